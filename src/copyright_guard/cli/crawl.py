@@ -1,0 +1,199 @@
+"""``copyright-guard crawl`` and ``copyright-guard demo``: a guarded Scrapy crawl from the command line.
+
+Thin: validate the options, call :func:`copyright_guard.scrapy.runner.run_crawl` (or
+:func:`copyright_guard.demo.run.run_demo`), print a progress line at intervals and the summary
+table. Exit status 0 when the crawl finished, 1 when it stopped early (e.g. the audit log failed),
+2 for a usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+
+import click
+
+from ..core.model import PURPOSES
+from .errors import CLIError
+
+EXIT_STOPPED = 1
+
+
+def _progress(recorder) -> None:
+    from ..scrapy.extension import progress_line
+
+    click.echo(f"  … {progress_line(recorder)}", err=True)
+
+
+def summary_table(summary) -> str:
+    """The end-of-crawl table: pages and decisions, denials by reason, site-wide files."""
+    totals = summary.totals
+    rows = [
+        ("pages fetched", summary.pages),
+        ("collected (allowed post-fetch)", totals["allowed"]),
+        ("denied before fetch", totals["denied pre-fetch"]),
+        ("denied after fetch", totals["denied post-fetch"]),
+        ("items", summary.items),
+    ]
+    rows += [(f"refused: {key.removeprefix('refused ')}", n) for key, n in sorted(totals.items())
+             if key.startswith("refused ")]
+    width = max(len(label) for label, _ in rows) + 2
+    lines = [
+        f"copyright-guard crawl summary - spider {summary.spider}, {summary.finish_reason} in {summary.elapsed:.1f} s",
+        f"  run {summary.run_id or '-'}  policy {summary.policy_name} (sha256 {summary.policy_hash[:12]})  "
+        f"purpose {summary.purpose}",
+        "",
+        *(f"  {label:<{width}}{value:>7}" for label, value in rows),
+    ]
+    if summary.denied_by_reason:
+        width = max(len(code) for code in summary.denied_by_reason) + 2
+        lines += ["", "  denied by reason (a decision may have several)"]
+        lines += [f"    {code:<{width}}{n:>7}" for code, n in summary.denied_by_reason.most_common()]
+    if summary.site_files:
+        width = max(len(key) for key in summary.site_files) + 2
+        lines += ["", "  site-wide files fetched"]
+        lines += [f"    {key:<{width}}{n:>7}" for key, n in summary.site_files.items()]
+    lines += ["", f"  audit log: {summary.db}"]
+    return "\n".join(lines)
+
+
+def _program() -> str:
+    """How the user can run this command again: ``copyright-guard`` when that is on PATH (and is
+    this program), else the path it was started by (``.venv/bin/copyright-guard`` after ``make demo``)."""
+    started = os.path.realpath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    on_path = shutil.which("copyright-guard")
+    if on_path and (not started or os.path.realpath(on_path) == started):
+        return "copyright-guard"
+    if started and os.path.basename(started) == "copyright-guard":
+        relative = os.path.relpath(sys.argv[0])
+        return relative if not relative.startswith("..") else sys.argv[0]
+    return "copyright-guard"
+
+
+def next_steps(summary, example_url: str | None = None) -> str:
+    db = summary.db
+    run = summary.run_id or "RUN"
+    cg = _program()
+    steps = [
+        ("every denial of this run, with its reasons", f"{cg} audit search --db {db} --run {run} --verdict deny"),
+        ("one URL: its decisions, policy and evidence bytes", f"{cg} audit explain --db {db} {example_url or 'URL'}"),
+        ("an HTML report for legal review", f"{cg} audit report --db {db} --run {run} --out report.html"),
+        ("check that no record was edited, removed or reordered", f"{cg} audit verify --db {db}"),
+        ("every decision as CSV", f"{cg} audit export --db {db} --run {run} --format csv --out decisions.csv"),
+    ]
+    lines = ["Where to look next:"]
+    for why, command in steps:
+        lines += [f"  # {why}", f"  {command}"]
+    return "\n".join(lines)
+
+
+@click.command("crawl")
+@click.argument("spider", default="seeds", type=click.Choice(["seeds", "sitemap"]))
+@click.option("--seeds", "seeds_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Seed URLs, one per line (# comments allowed). For `sitemap`: sitemap or site URLs.")
+@click.option("--url", "urls", multiple=True, metavar="URL", help="A seed URL (repeatable), instead of or besides --seeds.")
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False),
+              help="Policy file (TOML). Default: the bundled strict default (policies/default.toml).")
+@click.option("--db", "db_url", metavar="URL",
+              help="Audit database (SQLAlchemy URL). Default: $COPYRIGHT_GUARD_DB, else sqlite:///copyright-guard.db.")
+@click.option("--purpose", type=click.Choice(PURPOSES), help="Purpose to decide for. Default: the policy's.")
+@click.option("--depth", type=click.IntRange(min=0), default=2, show_default=True,
+              help="Links to follow from a seed, within the seeds' sites (`seeds` spider).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write the collected items as JSON lines (each with copyright_guard_decision_id).")
+@click.option("--progress", "progress_interval", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              help="Seconds between progress lines on stderr (0: none).")
+@click.option("--set", "scrapy_settings", multiple=True, metavar="NAME=VALUE",
+              help="Any Scrapy setting, e.g. --set CONCURRENT_REQUESTS=32 (repeatable).")
+@click.option("--log-level", default="WARNING", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), help="Scrapy's log level.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+def crawl(spider: str, seeds_file: str | None, urls: tuple[str, ...], policy_file: str | None, db_url: str | None,
+          purpose: str | None, depth: int, output: str | None, progress_interval: float,
+          scrapy_settings: tuple[str, ...], log_level: str, as_json: bool) -> None:
+    """Crawl with a bundled spider, every request and response decided and recorded.
+
+    `seeds` follows links within the seeds' sites up to --depth; `sitemap` collects the pages the
+    seeds' sitemaps list. Prints a progress line at intervals (pages, allowed, denied by reason)
+    and a summary table at the end. Exit status: 0 finished, 1 stopped early, 2 usage error.
+
+    \b
+    Example:
+      copyright-guard crawl seeds --seeds seeds.txt --policy policies/default.toml \\
+          --db sqlite:///audit.db --depth 1 -o items.jsonl
+    """
+    from ..scrapy.runner import crawl_settings, run_crawl
+    from ..scrapy.settings import SettingsError
+    from ..spiders.common import SeedError, read_seeds
+
+    try:
+        read_seeds(seeds_file, ",".join(urls))
+    except SeedError as exc:
+        raise CLIError(str(exc), "give --seeds FILE or --url URL") from None
+    extra = {}
+    for assignment in scrapy_settings:
+        name, sep, value = assignment.partition("=")
+        if not sep or not name.strip():
+            raise CLIError(f"--set {assignment!r}: expected NAME=VALUE", "e.g. --set CONCURRENT_REQUESTS=32")
+        extra[name.strip()] = value
+    try:
+        settings = crawl_settings(policy=policy_file, db=db_url, purpose=purpose, output=output,
+                                  log_level=log_level, extra=extra)
+    except SettingsError as exc:
+        raise CLIError(str(exc), "see README 'Crawling with Scrapy'") from None
+    spider_args = {"seeds": seeds_file, "urls": ",".join(urls) or None}
+    if spider == "seeds":
+        spider_args["depth"] = depth
+    summary = run_crawl(spider, spider_args, settings,
+                        progress=None if as_json else _progress, progress_interval=progress_interval)
+    if as_json:
+        click.echo(json.dumps(summary.as_dict(), indent=2, sort_keys=True))
+    else:
+        click.echo(summary_table(summary))
+        click.echo()
+        click.echo(next_steps(summary))
+    if not summary.ok:
+        sys.exit(EXIT_STOPPED)
+
+
+@click.command("demo")
+@click.option("--db", "db_path", default="copyright-guard-demo.db", show_default=True, metavar="FILE",
+              help="SQLite file for the demo's audit log (replaced on each run).")
+@click.option("--progress", "progress_interval", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              help="Seconds between progress lines on stderr (0: none).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+def demo(db_path: str, progress_interval: float, as_json: bool) -> None:
+    """Crawl the bundled local demo site with the default policy and show what was decided.
+
+    Starts a site of several origins on 127.0.0.x that exhibits every signal copyright-guard
+    reads (robots.txt rules, a 503 robots.txt, a GPTBot block, Content-Usage, Content-Signal,
+    tdmrep.json, ai.txt, reservation headers and meta tags, an image with embedded DataMining
+    metadata, a paywall, an excluded domain), crawls it into a fresh SQLite audit log, and prints
+    the summary table and the audit commands to run next. Offline; well under a minute.
+
+    \b
+    Example:
+      copyright-guard demo --db copyright-guard-demo.db
+    """
+    from ..demo.run import DemoError, run_demo
+
+    try:
+        result = run_demo(db_path, progress=None if as_json else _progress, progress_interval=progress_interval)
+    except DemoError as exc:
+        raise CLIError(str(exc), "the demo replaces only its own database file") from None
+    if as_json:
+        click.echo(json.dumps({**result.summary.as_dict(), "decisions": result.table, "mismatches": result.mismatches,
+                               "requests_by_origin": result.requests_by_origin}, indent=2, sort_keys=True))
+    else:
+        click.echo(result.render())
+        click.echo()
+        click.echo(summary_table(result.summary))
+        click.echo()
+        click.echo(next_steps(result.summary, result.example_url))
+    if not result.summary.ok:
+        sys.exit(EXIT_STOPPED)
+
+
+COMMANDS: list = [crawl, demo]

@@ -1,0 +1,78 @@
+"""``ADDONS = {"copyright_guard.scrapy.Addon": 100}``: copyright-guard in any Scrapy project.
+
+The add-on validates every ``COPYRIGHT_GUARD_*`` setting at start-up (a bad value stops the crawl
+with one line naming the setting; it never silently disables the checks) and then:
+
+* disables Scrapy's ``RobotsTxtMiddleware`` (it fails open on 5xx and network errors, ignores
+  Crawl-delay and can match a token other than the one sent - peers.md) and puts
+  ``CopyrightGuardMiddleware`` in its place (downloader middleware priority 100);
+* adds ``IdentityGuardMiddleware`` last before the download (990): the User-Agent on the wire must
+  carry the policy's product token, and no credentials are sent;
+* adds ``ProvenanceMiddleware`` (spider middleware) and ``AuditExtension``;
+* sets ``USER_AGENT`` to the policy's ``[crawler] user_agent``. A ``USER_AGENT`` set by the project,
+  the spider or the command line is kept only if it contains the product token; otherwise the crawl
+  does not start (robots.txt groups are matched against that token, so it must be the one sent);
+* takes 401, 402, 403, 407 and 451 out of ``RETRY_HTTP_CODES``: an access restriction is recorded,
+  not retried.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from scrapy.exceptions import NotConfigured
+from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
+
+from .settings import SCRAPY_ROBOTSTXT, check_user_agent, read_settings
+
+logger = logging.getLogger(__name__)
+
+DOWNLOADER_PRIORITY = 100  # where Scrapy's robots.txt middleware sits
+IDENTITY_PRIORITY = 990  # after every stock middleware that adds headers (the highest is 900)
+SPIDER_PRIORITY = 50
+ACCESS_STATUSES = {401, 402, 403, 407, 451}
+
+
+class Addon:
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> Addon:
+        return cls()
+
+    def update_settings(self, settings: BaseSettings) -> None:
+        from .extension import AuditExtension
+        from .middleware import CopyrightGuardMiddleware, IdentityGuardMiddleware
+        from .provenance import ProvenanceMiddleware
+
+        try:
+            guard = read_settings(settings)
+        except NotConfigured as exc:
+            logger.warning("copyright-guard add-on: %s", exc)
+            return
+        policy = guard.policy
+        priority = settings.getpriority("USER_AGENT") or 0
+        if priority > SETTINGS_PRIORITIES["addon"]:
+            check_user_agent(settings.get("USER_AGENT"), policy, "USER_AGENT")
+        else:
+            settings.set("USER_AGENT", policy.crawler.user_agent, "addon")
+
+        # Even a project template's ROBOTSTXT_OBEY = True must not bring Scrapy's middleware back.
+        settings.set("ROBOTSTXT_OBEY", False, max(settings.getpriority("ROBOTSTXT_OBEY") or 0, SETTINGS_PRIORITIES["addon"]))
+        middlewares = "DOWNLOADER_MIDDLEWARES"
+        settings.set_in_component_priority_dict(middlewares, _load(SCRAPY_ROBOTSTXT), None)
+        settings.set_in_component_priority_dict(middlewares, CopyrightGuardMiddleware, DOWNLOADER_PRIORITY)
+        settings.set_in_component_priority_dict(middlewares, IdentityGuardMiddleware, IDENTITY_PRIORITY)
+        settings.set_in_component_priority_dict("SPIDER_MIDDLEWARES", ProvenanceMiddleware, SPIDER_PRIORITY)
+        settings.set_in_component_priority_dict("EXTENSIONS", AuditExtension, 0)
+
+        retry_codes = [int(code) for code in settings.getlist("RETRY_HTTP_CODES")]
+        kept = [code for code in retry_codes if code not in ACCESS_STATUSES]
+        if kept != retry_codes:
+            settings.set("RETRY_HTTP_CODES", kept, max(settings.getpriority("RETRY_HTTP_CODES") or 0,
+                                                       SETTINGS_PRIORITIES["addon"]))
+
+
+def _load(path: str) -> type:
+    from scrapy.utils.misc import load_object
+
+    return load_object(path)

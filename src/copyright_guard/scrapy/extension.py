@@ -1,0 +1,218 @@
+"""AuditExtension: opens the audit run when the spider opens and closes it when the spider closes.
+
+When the spider opens it connects to ``COPYRIGHT_GUARD_DB`` (creating and migrating a SQLite file
+on first use), loads the exclusion index, records a run with the policy text and the exclusion-list
+versions in force, and starts a :class:`DecisionWriter` (batched, in its own thread, so the reactor
+never waits for the database). If the database is unusable the spider is closed at once (reason ``copyright_guard_audit_unavailable``):
+a crawl never runs unrecorded. If the database fails later, the policy's
+``on_failure.audit_unavailable`` decides: ``"stop"`` (default) closes the spider, ``"continue"``
+goes on with a logged warning.
+
+It also logs a progress line every ``COPYRIGHT_GUARD_PROGRESS_INTERVAL`` seconds and a summary
+when the spider closes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from scrapy import signals
+from scrapy.exceptions import CloseSpider
+
+from ..core.policy import Policy
+from .gcfreeze import freeze_startup_objects
+from .gcfreeze import release as release_frozen
+from .recorder import DecisionRecorder
+from .runtime import GuardRuntime, runtime_for, utc_now
+
+logger = logging.getLogger(__name__)
+
+CLOSE_REASON = "copyright_guard_audit_unavailable"
+STATS_INTERVAL = 1.0  # seconds between copies of the decision counts into Scrapy's stats
+
+
+def progress_line(recorder: DecisionRecorder, limit: int = 4) -> str:
+    """``pages 120, allowed 100, denied 37 (robots.disallowed 20, tdmrep.reserved 9, ...)``."""
+    totals = recorder.totals
+    pages = totals["allowed"] + totals["denied post-fetch"]
+    by_reason = ", ".join(f"{code} {n}" for code, n in recorder.denied_by_reason.most_common(limit))
+    more = len(recorder.denied_by_reason) - limit
+    if more > 0:
+        by_reason += f", +{more} more"
+    line = f"pages {pages}, allowed {totals['allowed']}, denied {totals['denied']}"
+    return f"{line} ({by_reason})" if by_reason else line
+
+
+def _every(seconds: float, func: Callable[[], Any]) -> Any:
+    """A looping call on the crawl's event loop (asyncio or Twisted), or None without any loop
+    (a unit test calling the handlers directly; spider_closed still publishes the counts)."""
+    from scrapy.utils.asyncio import create_looping_call
+
+    try:
+        loop = create_looping_call(func)
+    except RuntimeError:
+        return None
+    loop.start(seconds, now=False)
+    return loop
+
+
+def _thread_caller() -> Callable[..., Any]:
+    """How another thread schedules a call on the crawl's event loop (asyncio, or Twisted's
+    reactor when Scrapy runs without asyncio)."""
+    from scrapy.utils.asyncio import is_asyncio_available
+
+    try:
+        use_asyncio = is_asyncio_available()
+    except RuntimeError:  # no reactor and no loop (a unit test): call directly
+        return lambda func, *args: func(*args)
+    if use_asyncio:
+        import asyncio
+
+        return asyncio.get_event_loop().call_soon_threadsafe
+    from twisted.internet import reactor
+
+    return reactor.callFromThread
+
+
+class AuditExtension:
+    """``__init__`` takes plain dependencies; ``from_crawler`` wires them and connects the events."""
+
+    def __init__(
+        self,
+        runtime: GuardRuntime,
+        stats: Any,
+        *,
+        close_spider: Callable[[str], Any],
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.runtime = runtime
+        self.policy: Policy = runtime.policy
+        self.recorder = runtime.recorder
+        self._stats = stats
+        self._close_spider = close_spider
+        self._clock = clock
+        self.engine = None
+        self.run_id: str | None = None
+        self.writer = None
+        self._progress = None
+        self._publish = None
+        self._frozen = False
+        self._call_from_thread: Callable[..., Any] = lambda func, *args: func(*args)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> AuditExtension:
+        runtime = runtime_for(crawler)
+
+        def close_spider(reason: str) -> Any:
+            from scrapy.utils.defer import deferred_from_coro
+
+            if crawler.engine is not None and crawler.engine.spider is not None:
+                return deferred_from_coro(crawler.engine.close_spider_async(reason=reason))
+            return None
+
+        extension = cls(runtime, crawler.stats, close_spider=close_spider)
+        crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        return extension
+
+    # -- opening ---------------------------------------------------------------------------------
+
+    def spider_opened(self, spider: Any) -> None:
+        from ..store.db import StoreError, connect, describe, resolve_url
+        from ..store.runs import start_run
+        from ..store.writer import DecisionWriter
+
+        settings = self.runtime.settings
+        url = resolve_url(settings.db_url)
+        try:
+            self.engine = connect(url)
+            # The index first: the run records the list versions it holds, so every decision of
+            # the run (matched or not) names the lists it was checked against (store/runs.py).
+            exclusions = self._load_exclusions()
+            self.run_id = start_run(self.engine, self.policy, now=self._clock(), spider=getattr(spider, "name", None),
+                                    exclusion_lists=exclusions.versions)
+            self.writer = DecisionWriter(
+                self.engine,
+                self.run_id,
+                on_failure=self.policy.on_failure.audit_unavailable,
+                on_error=self._writer_failed,
+            )
+            self.runtime.exclusions = exclusions
+        except StoreError as exc:
+            logger.error("copyright-guard: the audit database %s is unusable: %s", describe(url), exc)
+            raise CloseSpider(CLOSE_REASON) from None
+        except Exception:  # any other failure to open the audit run: never crawl unrecorded
+            logger.exception("copyright-guard: cannot open the audit run in %s", describe(url))
+            raise CloseSpider(CLOSE_REASON) from None
+        self.recorder.submit = self.writer.submit
+        self.recorder.on_store_error = self._store_failed
+        self._stats.set_value("copyright_guard/run_id", self.run_id)
+        logger.info(
+            "copyright-guard: auditing run %s into %s (policy %s, sha256 %s, purpose %s; exclusion lists %s)",
+            self.run_id, describe(url), self.policy.source_name, self.policy.hash[:12], settings.purpose,
+            ", ".join(f"{name} v{version}" for name, version in sorted(exclusions.versions.items())) or "none",
+        )
+        self._call_from_thread = _thread_caller()
+        if settings.gc_freeze:
+            # Objects alive now are start-up objects (ours add ~60,000): out of the collector's
+            # way until the spider closes (gcfreeze.py says why and what it does not touch).
+            freeze_startup_objects()
+            self._frozen = True
+        self._publish = _every(STATS_INTERVAL, self.recorder.publish)
+        if settings.progress_interval:
+            self._progress = _every(settings.progress_interval, self._log_progress)
+
+    def _load_exclusions(self):
+        from ..store.lists import load_exclusion_index
+
+        names = self.policy.exclusions.lists or None
+        return load_exclusion_index(self.engine, names)
+
+    def _log_progress(self) -> None:
+        logger.info("copyright-guard: %s", progress_line(self.recorder))
+
+    # -- failures --------------------------------------------------------------------------------
+
+    def _writer_failed(self, error: Exception) -> None:
+        """Called from the writer's thread (stop mode): close the spider from the reactor thread."""
+        self._call_from_thread(self._store_failed, error)
+
+    def _store_failed(self, error: Exception) -> None:
+        if self.recorder.submit is None:
+            return
+        self.recorder.submit = None  # every later decision fails closed (IgnoreRequest)
+        logger.error("copyright-guard: the audit log failed (%s); closing the spider", error)
+        self._close_spider(CLOSE_REASON)
+
+    # -- closing ---------------------------------------------------------------------------------
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        from ..store.db import StoreError
+        from ..store.runs import finish_run
+
+        for loop in (self._progress, self._publish):
+            if loop is not None and loop.running:
+                loop.stop()
+        if self._frozen:
+            self._frozen = False
+            release_frozen()
+        self.recorder.publish()
+        self.recorder.submit = None
+        if self.writer is None:
+            return
+        try:
+            self.writer.close()
+        except StoreError as exc:
+            logger.error("copyright-guard: the audit log failed: %s", exc)
+        for key, value in self.writer.stats.items():
+            self._stats.set_value(f"copyright_guard/audit/{key}", value)
+        counts = {"close_reason": reason, **dict(self.recorder.totals),
+                  "denied_by_reason": dict(self.recorder.denied_by_reason)}
+        try:
+            finish_run(self.engine, self.run_id, counts, self._clock())
+        except StoreError as exc:
+            logger.error("copyright-guard: cannot finish run %s: %s", self.run_id, exc)
+        logger.info("copyright-guard: run %s finished: %s", self.run_id, progress_line(self.recorder, limit=20))

@@ -1,0 +1,198 @@
+"""Run one guarded Scrapy crawl in this process (what ``copyright-guard crawl`` and ``demo`` call).
+
+Scrapy's Twisted reactor can run once per process, so :func:`run_crawl` is meant for a command
+line program; tests run it in a subprocess.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from scrapy.settings import Settings
+
+from .recorder import DecisionRecorder
+from .addon import Addon
+from .settings import read_settings
+
+ADDON = "copyright_guard.scrapy.Addon"
+
+
+@dataclass
+class CrawlSummary:
+    """What a finished crawl did, for the summary table."""
+
+    spider: str
+    run_id: str | None
+    db: str
+    policy_name: str
+    policy_hash: str
+    purpose: str
+    finish_reason: str
+    elapsed: float
+    totals: Counter = field(default_factory=Counter)
+    denied_by_reason: Counter = field(default_factory=Counter)
+    items: int = 0
+    site_files: dict[str, int] = field(default_factory=dict)  # "robots.txt parsed" -> count
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return self.totals["allowed"] + self.totals["denied post-fetch"]
+
+    @property
+    def ok(self) -> bool:
+        return self.finish_reason == "finished"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "spider": self.spider, "run_id": self.run_id, "db": self.db, "policy": self.policy_name,
+            "policy_hash": self.policy_hash, "purpose": self.purpose, "finish_reason": self.finish_reason,
+            "elapsed_seconds": round(self.elapsed, 3), "pages": self.pages, "items": self.items,
+            "allowed": self.totals["allowed"], "denied": self.totals["denied"],
+            "denied_pre_fetch": self.totals["denied pre-fetch"], "denied_post_fetch": self.totals["denied post-fetch"],
+            "refused": {k.removeprefix("refused "): v for k, v in self.totals.items() if k.startswith("refused ")},
+            "denied_by_reason": dict(self.denied_by_reason.most_common()), "site_files": self.site_files,
+        }
+
+
+def crawl_settings(
+    *,
+    policy: str | None = None,
+    db: str | None = None,
+    purpose: str | None = None,
+    output: str | None = None,
+    log_level: str = "WARNING",
+    extra: dict[str, Any] | None = None,
+) -> Settings:
+    """Scrapy settings for a guarded crawl with the bundled spiders. Raises SettingsError early."""
+    values: dict[str, Any] = {
+        "ADDONS": {ADDON: 100},
+        "SPIDER_MODULES": ["copyright_guard.spiders"],
+        "LOG_LEVEL": log_level,
+        "TELNETCONSOLE_ENABLED": False,
+        "COPYRIGHT_GUARD_PROGRESS_INTERVAL": 0,  # the command prints its own progress line
+    }
+    if policy:
+        values["COPYRIGHT_GUARD_POLICY"] = policy
+    if db:
+        values["COPYRIGHT_GUARD_DB"] = db
+    if purpose:
+        values["COPYRIGHT_GUARD_PURPOSE"] = purpose
+    if output:
+        values["FEEDS"] = {output: {"format": "jsonlines", "overwrite": True}}
+    values.update(extra or {})
+    settings = Settings(values, priority="cmdline")
+    # A bad policy, setting or User-Agent is one line now, not a traceback inside the crawl later:
+    # run the add-on's own start-up checks on a copy.
+    read_settings(settings)
+    Addon().update_settings(settings.copy())
+    return settings
+
+
+@contextmanager
+def _interrupts_held_until_scrapy_handles_them() -> Iterator[list[int]]:
+    """Hold SIGINT/SIGTERM from here until Scrapy's own handlers are in place, then replay them.
+
+    Scrapy installs its graceful-stop handlers only "after startup" of the reactor, but
+    ``process.crawl`` already runs much of the start-up (loading components, importing aiohttp,
+    opening the spider) inside Twisted Deferreds. Python's default SIGINT handler raised
+    KeyboardInterrupt there, which Twisted logged as "Unhandled error in Deferred" with a traceback.
+    Here an early signal is only noted; the first reactor iteration (after startup, so after
+    Scrapy's handlers replaced ours) sends it again, and Scrapy stops the crawl as for any Ctrl-C.
+    The yielded list holds the signals received early (empty if none); the caller queues the replay
+    with ``reactor.callFromThread`` once the reactor is installed.
+    """
+    received: list[int] = []
+
+    def hold(signum: int, _frame: Any) -> None:
+        received.append(signum)
+
+    previous = {signum: signal.signal(signum, hold) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        # Scrapy's handlers outlive the reactor: put back the ones from before for the summary.
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def run_crawl(
+    spider: str | type,
+    spider_args: dict[str, Any],
+    settings: Settings,
+    *,
+    progress: Callable[[DecisionRecorder], None] | None = None,
+    progress_interval: float = 5.0,
+) -> CrawlSummary:
+    """Crawl with ``spider`` (a bundled spider name or a Spider class) and return the summary."""
+    from scrapy.crawler import CrawlerProcess
+
+    from ..store.db import describe, resolve_url
+    from .runtime import runtime_for
+
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(spider)
+    loop: list[Any] = []
+
+    def start_progress() -> None:
+        if progress is None or progress_interval <= 0:
+            return
+        from scrapy.utils.asyncio import create_looping_call
+
+        recorder = runtime_for(crawler).recorder
+        call = create_looping_call(progress, recorder)
+        call.start(progress_interval, now=False)
+        loop.append(call)
+
+    def stop_progress(**_: Any) -> None:
+        for call in loop:
+            if call.running:
+                call.stop()
+
+    from scrapy import signals
+
+    crawler.signals.connect(start_progress, signal=signals.spider_opened)
+    crawler.signals.connect(stop_progress, signal=signals.spider_closed)
+    started = time.monotonic()
+    with _interrupts_held_until_scrapy_handles_them() as interrupted:
+        process.crawl(crawler, **spider_args)
+        from twisted.internet import reactor  # installed by create_crawler above
+
+        # Thread calls run on the first reactor iteration, after the "after startup" trigger
+        # that installs Scrapy's handlers.
+        reactor.callFromThread(lambda: interrupted and signal.raise_signal(interrupted[0]))
+        process.start()
+    elapsed = time.monotonic() - started
+
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    runtime = runtime_for(crawler)
+    guard = runtime.settings
+    site_files = {
+        key.removeprefix("copyright_guard/site_files/").replace("/", " "): value
+        for key, value in stats.items()
+        if key.startswith("copyright_guard/site_files/")
+    }
+    return CrawlSummary(
+        spider=getattr(crawler.spidercls, "name", str(spider)),
+        run_id=stats.get("copyright_guard/run_id"),
+        db=describe(resolve_url(guard.db_url)),
+        policy_name=guard.policy.policy.name,
+        policy_hash=guard.policy.hash,
+        purpose=guard.purpose,
+        # A second Ctrl-C stops Scrapy before spider_closed sets finish_reason: the run did start.
+        finish_reason=str(stats.get("finish_reason")
+                          or ("interrupted" if stats.get("copyright_guard/run_id")
+                              else "interrupted before the crawl started" if interrupted else "not started")),
+        elapsed=elapsed,
+        totals=Counter(runtime.recorder.totals),
+        denied_by_reason=Counter(runtime.recorder.denied_by_reason),
+        items=int(stats.get("item_scraped_count", 0)),
+        site_files=dict(sorted(site_files.items())),
+        stats=stats,
+    )

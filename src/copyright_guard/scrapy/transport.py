@@ -1,0 +1,252 @@
+"""Site-wide files fetched through Scrapy's own engine, driving the pure fetch state machine.
+
+Inside a crawl, robots.txt, tdmrep.json, ai.txt and RSL licences are downloaded by
+``crawler.engine.download_async`` - the same downloader, slots, proxy and TLS settings as the pages,
+so the site sees one crawler - while :class:`~copyright_guard.fetch.states.SiteFileFetch` decides
+what each HTTP outcome means (RFC 9309 §2.3.1). Scrapy therefore must not interpret the answer:
+site-file requests carry ``dont_redirect`` (the machine follows redirects itself, up to the
+policy's limit), ``dont_retry`` (the machine has its own backoff), ``handle_httpstatus_all`` and
+``download_maxsize = 0`` (the body is cut at ``policy.cache.max_bytes`` here instead of failing the
+download, RFC 9309 §2.5).
+
+One fetch per (kind, origin): concurrent requests for pages of a new origin all wait on the same
+pending Deferred, as Scrapy's own robots.txt middleware does, and the result is cached until the
+state machine's ``expires_at`` (24 h for a parsed file; exponential backoff for an unreachable one).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from scrapy import Request, signals
+from scrapy.exceptions import StopDownload
+from scrapy.http import Response
+from scrapy.http.request import NO_CALLBACK
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from twisted.internet.defer import Deferred, gatherResults
+
+from ..core.evaluate import SiteView
+from ..core.exclusions import ExclusionIndex
+from ..core.model import SiteFile
+from ..core.policy import Policy
+from ..core.urls import URLError, parse_target
+from ..fetch.cache import SiteFileCache
+from ..fetch.site import assemble_view, files_after_robots
+from ..fetch.states import FetchOutcome, SiteFileFetch, one_line, site_file_url
+
+logger = logging.getLogger(__name__)
+
+# request.meta key naming the kind of site-wide file a request fetches. A request only counts as a
+# site-file request if this transport created it (checked by identity): setting the key on a page
+# request does not skip any check.
+SITE_FILE_META = "copyright_guard_site_file"
+
+Download = Callable[[Request], Awaitable[Response]]
+OnSiteFile = Callable[[SiteFile], None]
+
+
+def response_headers(response: Response) -> dict[str, list[str]]:
+    """Scrapy headers as the core reads them: lower-cased names -> values decoded as latin-1
+    (RFC 9110 §5.5: field values are octets; latin-1 keeps every byte)."""
+    return {
+        name.decode("latin-1").lower(): [value.decode("latin-1") for value in values]
+        # dict.items: Scrapy's Headers is a dict of normalised byte names -> lists of byte values,
+        # and its own items() rebuilds every list (this runs once per response).
+        for name, values in dict.items(response.headers)
+    }
+
+
+class EngineSiteFiles:
+    """The site-wide files of each origin, fetched through Scrapy's engine and cached.
+
+    ``download`` is ``crawler.engine.download_async``; ``clock`` returns an aware ``datetime``;
+    ``on_site_file`` is called with every new file state (stats, Crawl-delay); ``exclusions`` is
+    consulted for redirect targets so a site-wide file never leads us to a listed origin.
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        download: Download,
+        *,
+        priority: int = 1000,
+        on_site_file: OnSiteFile | None = None,
+        exclusions: Callable[[], ExclusionIndex | None] = lambda: None,
+        clock: Callable[[], datetime],
+        events: Any = None,
+    ) -> None:
+        self._policy = policy
+        self._events = events  # crawler.signals, for the max_bytes cut (bytes_received)
+        self._download = download
+        self._priority = priority
+        self._on_site_file = on_site_file
+        self._exclusions = exclusions
+        self._clock = clock
+        self._views: dict[str, tuple[SiteView, datetime]] = {}  # origin -> (view, earliest expiry)
+        self.cache = SiteFileCache()  # the fetch layer's cache: (kind, origin, url) -> last state
+        self._pending: dict[tuple[str, str, str], Deferred] = {}
+        self._pending_views: dict[str, Deferred] = {}
+        # Site-file requests in flight -> bytes received so far (for the max_bytes cut).
+        self.in_flight: dict[Request, int] = {}
+        self._max_bytes = policy.cache.max_bytes
+
+    # -- the hot path ----------------------------------------------------------------------------
+
+    def cached(self, origin: str, now: datetime) -> SiteView | None:
+        """The origin's site view if every file in it is still fresh (no I/O, no allocation)."""
+        entry = self._views.get(origin)
+        if entry is not None and now < entry[1]:
+            return entry[0]
+        return None
+
+    def latest(self, origin: str) -> SiteView | None:
+        """The last site view of the origin, fresh or not (post-fetch decisions read this)."""
+        entry = self._views.get(origin)
+        return entry[0] if entry is not None else None
+
+    async def view(self, origin: str) -> SiteView:
+        """The origin's site view, fetching what is missing or expired. Concurrent callers for one
+        origin share one fetch."""
+        pending = self._pending_views.get(origin)
+        if pending is None:
+            pending = self._pending_views[origin] = Deferred()
+            try:
+                view = await self._assemble(origin)
+            except BaseException as exc:  # a bug, not an HTTP failure: fail every waiter closed
+                del self._pending_views[origin]
+                pending.errback(exc)
+                raise
+            del self._pending_views[origin]
+            pending.callback(view)
+            return view
+        return await maybe_deferred_to_future(pending)
+
+    # -- fetching --------------------------------------------------------------------------------
+
+    async def _assemble(self, origin: str) -> SiteView:
+        # robots.txt first, then what it calls for, in parallel: the same rule as the CLI
+        # (fetch.site.files_after_robots), so `copyright-guard check` says what the crawl does.
+        now = self._clock()
+        robots = await self._file("robots.txt", origin, None, now)
+        wanted = files_after_robots(self._policy, robots)
+        fetched = await maybe_deferred_to_future(
+            gatherResults([deferred_from_coro(self._file(kind, origin, url, now)) for kind, url in wanted],
+                          consumeErrors=True)
+        ) if wanted else []
+        view = assemble_view(robots, [(kind, site_file) for (kind, _), site_file in zip(wanted, fetched)])
+        expires = min(f.expires_at for f in (robots, *fetched))
+        views = self._views
+        views.pop(origin, None)
+        views[origin] = (view, expires)
+        if len(views) > self.cache.max_entries:  # bounded like the fetch cache: oldest origin first
+            del views[next(iter(views))]
+        return view
+
+    async def _file(self, kind: str, origin: str, url: str | None, now: datetime) -> SiteFile:
+        url = url or site_file_url(kind, origin)
+        key = (kind, origin, url)
+        previous = self.cache.get(kind, origin, url)
+        if previous is not None and now < previous.expires_at:
+            return previous
+        pending = self._pending.get(key)
+        if pending is not None:
+            return await maybe_deferred_to_future(pending)
+        pending = self._pending[key] = Deferred()
+        try:
+            site_file = await self._run(SiteFileFetch(kind, origin, self._policy, now, previous, url=url))
+        except BaseException as exc:
+            del self._pending[key]
+            pending.errback(exc)
+            raise
+        self.cache.put(site_file)
+        del self._pending[key]
+        if self._on_site_file is not None:
+            self._on_site_file(site_file)
+        pending.callback(site_file)
+        return site_file
+
+    async def _run(self, fetch: SiteFileFetch) -> SiteFile:
+        url = fetch.next_url
+        while url is not None:
+            outcome = await self._outcome(fetch.kind, url)
+            url = fetch.feed(outcome)
+        return fetch.result()
+
+    async def _outcome(self, kind: str, url: str) -> FetchOutcome:
+        refusal = self._refuse(url)
+        if refusal:
+            return FetchOutcome(url=url, error=refusal, fetched_at=self._clock())
+        request = Request(
+            url,
+            priority=self._priority,
+            callback=NO_CALLBACK,
+            dont_filter=True,
+            meta={
+                SITE_FILE_META: kind,
+                "dont_redirect": True,
+                "dont_retry": True,
+                "handle_httpstatus_all": True,
+                "dont_obey_robotstxt": True,  # in case Scrapy's own middleware is still enabled
+                "download_maxsize": 0,
+                "download_warnsize": 0,
+                "download_timeout": self._policy.cache.timeout_seconds,
+            },
+        )
+        self._track(request)
+        try:
+            response = await self._download(request)
+        except Exception as exc:  # refused, reset, timeout, DNS, TLS, IgnoreRequest: all "unreachable"
+            return FetchOutcome(url=url, error=_describe(exc), fetched_at=self._clock())
+        finally:
+            self._untrack(request)
+        truncated = "download_stopped" in (response.flags or ())
+        return FetchOutcome(
+            url=response.url,
+            status=response.status,
+            headers=response_headers(response),
+            body=response.body,
+            fetched_at=self._clock(),
+            truncated=truncated,
+        )
+
+    def _refuse(self, url: str) -> str:
+        """A redirect may point anywhere: never follow it to an origin on an exclusion list."""
+        try:
+            target = parse_target(url)
+        except URLError as exc:
+            return f"not an http(s) URL: {exc}"
+        index = self._exclusions()
+        if index is not None and index.match(target, self._clock()):
+            return f"not requested: {target.origin} is on an exclusion list"
+        return ""
+
+    def _track(self, request: Request) -> None:
+        # The bytes_received handler is connected only while site-wide files are in flight, so
+        # page downloads (the hot path) pay nothing for it.
+        if not self.in_flight and self._events is not None:
+            self._events.connect(self.bytes_received, signal=signals.bytes_received)
+        self.in_flight[request] = 0
+
+    def _untrack(self, request: Request) -> None:
+        del self.in_flight[request]
+        if not self.in_flight and self._events is not None:
+            self._events.disconnect(self.bytes_received, signal=signals.bytes_received)
+
+    def bytes_received(self, data: bytes, request: Request, **_: Any) -> None:
+        """Scrapy ``bytes_received`` handler: stop a site-wide file at ``max_bytes`` (RFC 9309 §2.5
+        says parse at least 500 KiB; the rest need not be downloaded)."""
+        seen = self.in_flight.get(request)
+        if seen is None:
+            return
+        seen += len(data)
+        self.in_flight[request] = seen
+        if seen > self._max_bytes:
+            raise StopDownload(fail=False)
+
+
+def _describe(exc: BaseException) -> str:
+    text = one_line(str(exc)) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if type(exc).__name__ not in text else text

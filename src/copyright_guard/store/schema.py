@@ -1,0 +1,134 @@
+"""The audit tables (one schema module; other store modules add their tables to ``metadata``).
+
+Design notes for a reviewer:
+
+- ``decisions`` is append-only: a correction is a new row. Each row carries ``seq`` (1, 2, ... per
+  run) and a hash-chain link (``prev_hash`` -> ``row_hash``); see :mod:`.chain` for the exact
+  recipe, which ``audit verify`` recomputes.
+- Times are stored as fixed-width ISO 8601 UTC text (``2026-11-23T12:00:00.000000Z``): they sort
+  and compare as text, and the hashed form is byte-identical on SQLite and PostgreSQL (a
+  ``timestamptz`` round-trip would depend on the session time zone).
+- URLs are looked up through ``url_key`` (the first 64 bits of the URL's sha256, as a signed
+  integer) rather than an index on the URL itself: PostgreSQL cannot index a B-tree value larger
+  than ~2.7 kB, crawled URLs can be longer, and a compact key keeps the index of a large log in
+  memory (random inserts into a 64-hex-digit index slowed the writer 3x at a million rows).
+- ``decision_reasons`` holds one row per (decision, reason code): the index for "every decision
+  with reason X". It is derived from ``decisions.reasons``, which is what the hash covers.
+- ``evidence`` keeps each distinct body once, keyed by its sha256.
+- The two high-volume tables (``decisions``, ``decision_reasons``) carry no foreign-key
+  constraints: PostgreSQL checks those row by row with a trigger, which tripled insert time in
+  benchmarks/bench_store.py. The writer is their only producer, and ``audit verify`` reports any
+  decision whose run does not exist.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+# Explicit constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+HASH = String(64)  # sha256, lower-case hex
+TIME = String(27)  # 2026-11-23T12:00:00.000000Z
+
+policies = Table(
+    "policies",
+    metadata,
+    Column("hash", HASH, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("first_seen", TIME, nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("started_at", TIME, nullable=False),
+    Column("finished_at", TIME),
+    Column("policy_hash", HASH, ForeignKey("policies.hash"), nullable=False),
+    Column("crawler", Text, nullable=False),  # product token and User-Agent the sites saw
+    Column("software_version", Text, nullable=False),
+    Column("spider", Text),
+    Column("host", Text),  # the machine, to tell concurrent crawler processes apart
+    Column("counts", Text),  # JSON object, written by finish_run
+    # Written by finish_run: the chain's length and last hash, so a truncated tail is detected.
+    Column("decision_count", Integer),
+    Column("head_hash", HASH),
+    # Written by start_run (revision 0004): the exclusion-list versions in force for the whole
+    # run, as canonical JSON [{"list", "version", "sha256", "entry_count"}, ...] sorted by list.
+    # Every decision of the run was checked against exactly these snapshots (they are immutable),
+    # so a decision that matched nothing still says which lists it was checked against without
+    # repeating them on every row. NULL: a run recorded before revision 0004 (unknown).
+    Column("exclusion_lists", Text),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("run_id", String(32), nullable=False),  # runs.id (no FK constraint: see above)
+    Column("seq", Integer, nullable=False),
+    Column("decided_at", TIME, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("url_key", BigInteger, nullable=False),  # see url_key() in chain.py
+    Column("origin", Text, nullable=False),
+    Column("registered_domain", Text, nullable=False),
+    Column("stage", String(16), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("verdict", String(8), nullable=False),
+    Column("reasons", Text, nullable=False),  # canonical JSON list of Reason.as_dict()
+    Column("policy_hash", HASH, nullable=False),
+    Column("prev_hash", HASH, nullable=False),
+    Column("row_hash", HASH, nullable=False),
+    UniqueConstraint("run_id", "seq"),
+    Index(None, "url_key"),
+    Index(None, "registered_domain", "decided_at"),
+    Index(None, "verdict", "decided_at"),
+    Index(None, "decided_at"),
+)
+
+decision_reasons = Table(
+    "decision_reasons",
+    metadata,
+    Column("decision_id", String(32), primary_key=True),  # decisions.id (no FK constraint)
+    Column("code", String(64), primary_key=True),
+    Index(None, "code"),
+    sqlite_with_rowid=False,  # small rows keyed by their primary key: one B-tree fewer per insert
+)
+
+evidence = Table(
+    "evidence",
+    metadata,
+    Column("sha256", HASH, primary_key=True),
+    Column("body", LargeBinary, nullable=False),
+    Column("size", Integer, nullable=False),
+    # Where these bytes were first seen; every reason also carries its own evidence reference.
+    Column("source", Text, nullable=False),
+    Column("url", Text),
+    Column("final_url", Text),
+    Column("status", Integer),
+    Column("fetched_at", TIME),
+    Column("stored_at", TIME, nullable=False),
+)
+
+AUDIT_TABLES = (policies, runs, decisions, decision_reasons, evidence)

@@ -1,0 +1,381 @@
+"""DecisionWriter: records decisions off the caller's thread, batched, hash-chained, durable within 1 s.
+
+How it behaves (README "The audit log" says the same for operators):
+
+- ``submit(decision)`` returns the decision id at once (time-ordered hex, so an item can carry it)
+  and does only CPU work: it serialises the row, links it into the run's hash chain and puts it on
+  a bounded queue. It never waits for the database - unless the queue is full.
+- **Back-pressure**: the queue holds ``max_pending`` decisions. When it is full (the database is
+  slower than the crawl), ``submit`` blocks until there is room, for at most ``submit_timeout``
+  seconds; this deliberately slows the crawl to what the database can record. Past the timeout
+  the writer is treated as failed (below).
+- A background thread inserts in batches (``executemany``) and commits at least every
+  ``max_latency`` seconds (0.5 s by default), so a decision is durable within one second.
+- ``flush()`` waits until everything submitted so far is committed; ``close()`` flushes and stops
+  the thread. An ``atexit`` hook closes a writer left open; :func:`install_signal_handlers` adds
+  SIGINT/SIGTERM for programs that do not have their own shutdown path (Scrapy does: its
+  extension calls ``close()`` from ``spider_closed``).
+- **When the database fails** (locked past the busy timeout, disk full, server gone) a batch is
+  retried briefly, then: with ``on_failure="stop"`` (the policy default,
+  ``on_failure.audit_unavailable``) the writer keeps the :class:`StoreError`, calls ``on_error``
+  once, and every later ``submit``/``flush``/``close`` raises it - the crawl must stop rather
+  than collect unrecorded content. With ``"continue"`` the batch is dropped with a logged warning
+  and counted in ``stats["dropped"]``; ``audit verify`` will then report the gap in the chain, which
+  is the truth: those decisions were made but not recorded.
+- One writer per run: the chain continues from the run's last stored row, so a crawl resumed
+  after a crash (same run id) extends its chain; two processes must use two runs.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import random
+import signal
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..core.model import Decision, Reason, sha256_hex
+from .chain import CHAIN_FIELDS, GENESIS, canonical_json, format_time, row_hash, url_key
+from .db import StoreError, one_line
+from .schema import decision_reasons, decisions, evidence
+from .sql import insert_ignoring_duplicates, insert_many
+
+log = logging.getLogger("copyright_guard.store")
+
+ROW_COLUMNS = (*CHAIN_FIELDS, "prev_hash", "row_hash", "url_key")  # a buffered row's tuple order
+
+_random = random.Random()
+_random_pid = 0
+
+
+def new_id() -> str:
+    """32 hex characters: 48-bit millisecond time, then 80 random bits (ordered like UUIDv7).
+
+    Ids need to be unique, not secret: a generator seeded from os.urandom once per process (again
+    after a fork) is 20x cheaper than asking the OS for every id.
+    """
+    global _random_pid
+    if _random_pid != os.getpid():
+        _random.seed(os.urandom(32))
+        _random_pid = os.getpid()
+    return f"{time.time_ns() // 1_000_000:012x}{_random.getrandbits(80):020x}"
+
+
+class DecisionWriter:
+    def __init__(
+        self,
+        engine: Engine,
+        run_id: str,
+        *,
+        on_failure: Literal["stop", "continue"] = "stop",
+        on_error: Callable[[StoreError], None] | None = None,
+        # A batch dirties nearly every leaf page of the URL index and one per site of the domain
+        # index, however many rows it holds, and each dirty page is written to the WAL once per
+        # commit: 25,000 rows per batch (still committed at least every max_latency) wrote 41 % fewer
+        # bytes than 5,000 at a million rows (benchmarks/bench_store.py, README "Benchmarks").
+        batch_size: int = 25_000,
+        max_pending: int = 50_000,  # room for the next batch while one is written
+        max_latency: float = 0.5,
+        submit_timeout: float = 30.0,
+        retry_delays: tuple[float, ...] = (0.2, 0.5, 1.0),
+    ) -> None:
+        if on_failure not in ("stop", "continue"):
+            raise ValueError(f"on_failure must be 'stop' or 'continue', not {on_failure!r}")
+        self.engine = engine
+        self.run_id = run_id
+        self.on_failure = on_failure
+        self.on_error = on_error
+        self.batch_size = batch_size
+        self.max_pending = max_pending
+        self.max_latency = max_latency
+        self.submit_timeout = submit_timeout
+        self.retry_delays = retry_delays  # pauses between attempts at one batch before it fails
+        self.stats = {"submitted": 0, "written": 0, "dropped": 0, "batches": 0, "evidence": 0}
+        self.error: StoreError | None = None
+        # One condition guards the buffers and counters below. The caller appends to the buffers;
+        # the thread swaps them out whole, so the two meet once per batch, not once per decision.
+        self._cond = threading.Condition()
+        self._rows: list[tuple] = []  # ROW_COLUMNS order
+        self._codes: list[tuple] = []  # (decision_id, code)
+        self._evidence: list[dict] = []
+        self._first_at = 0.0  # monotonic time of the oldest buffered row
+        self._pending = 0  # buffered or being written
+        self._done = 0  # written or dropped
+        self._flush_requested = False
+        self._stopping = False
+        self._closed = False
+        self._seen_evidence: set[str] = set()
+        self._true_hash: dict[str, str] = {}  # claimed sha256 -> hash of the bytes actually given
+        self._reasons_cache: dict[tuple, tuple[str, tuple[str, ...]]] = {}
+        self._seq, self._prev = self._chain_head()
+        self._thread = threading.Thread(target=self._run, name=f"audit-writer-{run_id[:8]}", daemon=True)
+        self._thread.start()
+        _open_writers.add(self)
+
+    # -- the caller's side -------------------------------------------------------------------
+
+    def submit(self, decision: Decision) -> str:
+        """Buffer one decision; returns its id. Raises StoreError if the writer has failed (stop mode)."""
+        with self._cond:
+            if self._pending >= self.max_pending:
+                self._wait_for_room()
+            self._raise_if_stopped()
+            if self._closed:
+                raise StoreError("the audit writer is closed")
+            decision_id = new_id()
+            seq = self._seq + 1
+            reasons, codes = self._reasons(decision.reasons)
+            content = (
+                decision_id, self.run_id, seq, format_time(decision.decided_at), decision.url, decision.origin,
+                decision.registered_domain, decision.stage.value, decision.purpose, decision.verdict.value,
+                decision.policy_hash, reasons,
+            )  # CHAIN_FIELDS order
+            prev = self._prev
+            self._prev = row_hash(content, prev)
+            row = (*content, prev, self._prev, url_key(decision.url))
+            self._seq = seq
+            if not self._rows:
+                self._first_at = time.monotonic()
+                self._cond.notify_all()  # the thread starts its max_latency clock
+            self._rows.append(row)
+            self._codes.extend((decision_id, code) for code in codes)
+            self._pending += 1
+            self.stats["submitted"] += 1
+            if len(self._rows) >= self.batch_size:
+                self._cond.notify_all()
+        return decision_id
+
+    def _wait_for_room(self) -> None:
+        """Back-pressure: block while ``max_pending`` decisions wait; fail after ``submit_timeout``."""
+        deadline = time.monotonic() + self.submit_timeout
+        while self._pending >= self.max_pending and self.error is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._fail(StoreError(
+                    f"the audit database has not kept up for {self.submit_timeout:g} s "
+                    f"({self._pending} decisions waiting)"
+                ))
+                break
+            self._cond.wait(remaining)
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Block until every decision submitted so far is committed (or the writer has failed)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            target = self.stats["submitted"]
+            self._flush_requested = True
+            self._cond.notify_all()
+            while self._done < target and self._thread.is_alive():
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+        self._raise_if_stopped()
+
+    def close(self) -> None:
+        """Flush and stop the background thread. Idempotent; raises the failure in stop mode."""
+        if not self._closed:
+            with self._cond:
+                self._closed = self._stopping = True
+                self._cond.notify_all()
+            self._thread.join()
+            _open_writers.discard(self)
+        self._raise_if_stopped()
+
+    def __enter__(self) -> DecisionWriter:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def _raise_if_stopped(self) -> None:
+        if self.error is not None and self.on_failure == "stop":
+            raise self.error
+
+    def _chain_head(self) -> tuple[int, str]:
+        query = (
+            select(decisions.c.seq, decisions.c.row_hash)
+            .where(decisions.c.run_id == self.run_id)
+            .order_by(decisions.c.seq.desc())
+            .limit(1)
+        )
+        try:
+            with self.engine.connect() as connection:
+                last = connection.execute(query).first()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read the audit chain of run {self.run_id}: {one_line(exc)}") from None
+        return (last.seq, last.row_hash) if last else (0, GENESIS)
+
+    def _reasons(self, reasons: tuple[Reason, ...]) -> tuple[str, tuple[str, ...]]:
+        """The reasons as canonical JSON (evidence hashes filled in) and their distinct codes.
+
+        Evidence bodies not stored yet join the current batch. Identical reason tuples recur for
+        every URL of a site, so their serialisation is cached (keyed by the frozen dataclasses).
+        """
+        try:
+            cached = self._reasons_cache.get(reasons)
+        except TypeError:  # an unhashable detail somewhere: just serialise
+            cached = None
+        if cached is not None:
+            return cached
+        items = []
+        for reason in reasons:
+            item = reason.as_dict()
+            found = reason.evidence
+            if found is not None and found.body is not None:
+                item["evidence"]["sha256"] = self._store_evidence(found)
+            items.append(item)
+        result = canonical_json(items), tuple(dict.fromkeys(r.code for r in reasons))
+        # Evidence equality ignores the body, so only cache when every body is named by its hash.
+        if all(r.evidence is None or r.evidence.body is None or r.evidence.sha256 for r in reasons):
+            if len(self._reasons_cache) >= 4096:
+                self._reasons_cache.clear()
+            try:
+                self._reasons_cache[reasons] = result
+            except TypeError:
+                pass
+        return result
+
+    def _store_evidence(self, found) -> str:
+        """Queue the evidence body once per sha256; returns the hash of the bytes actually given."""
+        digest = self._true_hash.get(found.sha256 or "", found.sha256)
+        if digest is not None and digest in self._seen_evidence:
+            return digest
+        actual = sha256_hex(found.body)
+        if digest is not None and digest != actual:
+            log.warning("evidence from %s claims sha256 %s but its bytes hash to %s; stored under the latter",
+                        found.url or found.source, digest, actual)
+            self._true_hash[digest] = actual
+        if actual not in self._seen_evidence:
+            self._seen_evidence.add(actual)
+            self._evidence.append({
+                "sha256": actual, "body": found.body, "size": len(found.body), "source": found.source,
+                "url": found.url, "final_url": found.final_url, "status": found.status,
+                "fetched_at": format_time(found.fetched_at) if found.fetched_at else None,
+                "stored_at": format_time_now(),
+            })
+        return actual
+
+    # -- the background thread ---------------------------------------------------------------
+
+    def _next_batch(self) -> tuple[list, list, list] | None:
+        """Wait for a batch worth writing (full, old enough, flushed or closing); None: stop."""
+        with self._cond:
+            while True:
+                if self._rows:
+                    age = time.monotonic() - self._first_at
+                    if (self._stopping or self._flush_requested or age >= self.max_latency
+                            or len(self._rows) >= self.batch_size):
+                        batch = self._rows, self._codes, self._evidence
+                        self._rows, self._codes, self._evidence = [], [], []
+                        self._flush_requested = False
+                        return batch
+                    self._cond.wait(self.max_latency - age)
+                elif self._stopping:
+                    return None
+                else:
+                    self._flush_requested = False
+                    self._cond.wait()
+
+    def _run(self) -> None:
+        while (batch := self._next_batch()) is not None:
+            rows = batch[0]
+            try:
+                self._write(*batch)
+            finally:
+                with self._cond:
+                    self._pending -= len(rows)
+                    self._done += len(rows)
+                    self._cond.notify_all()
+
+    def _write(self, rows: list[tuple], codes: list[tuple], found: list[dict]) -> None:
+        if self.error is not None and self.on_failure == "stop":
+            self.stats["dropped"] += len(rows)
+            return
+        for attempt, pause in enumerate((*self.retry_delays, None)):
+            try:
+                with self.engine.begin() as connection:
+                    if found:
+                        connection.execute(insert_ignoring_duplicates(connection, evidence), found)
+                    insert_many(connection, decisions, rows, ROW_COLUMNS)
+                    insert_many(connection, decision_reasons, codes, ("decision_id", "code"))
+                break
+            except Exception as exc:  # noqa: BLE001 - SQLAlchemy's or the driver's (COPY): a failed batch either way
+                if pause is None:
+                    with self._cond:
+                        # Those bodies were not stored: let a later decision carry them again.
+                        self._seen_evidence.difference_update(e["sha256"] for e in found)
+                        self._reasons_cache.clear()
+                    self.stats["dropped"] += len(rows)
+                    self._fail(StoreError(f"cannot write to the audit database: {one_line(exc)}"))
+                    return
+                log.debug("audit batch attempt %d failed: %s", attempt + 1, one_line(exc))
+                time.sleep(pause)
+        self.stats["written"] += len(rows)
+        self.stats["evidence"] += len(found)
+        self.stats["batches"] += 1
+
+    def _fail(self, error: StoreError) -> None:
+        if self.on_failure == "continue":
+            log.warning("%s; continuing without recording (policy on_failure.audit_unavailable = \"continue\")", error)
+            return
+        if self.error is None:
+            self.error = error
+            log.error("%s; stopping (policy on_failure.audit_unavailable = \"stop\")", error)
+            if self.on_error is not None:
+                try:
+                    self.on_error(error)
+                except Exception:  # noqa: BLE001 - a broken callback must not kill the writer thread
+                    log.exception("the audit writer's on_error callback failed")
+
+
+def format_time_now() -> str:
+    return format_time(datetime.now(timezone.utc))
+
+
+# Writers still open at interpreter exit are flushed (a normal exit, or Ctrl-C outside Scrapy).
+_open_writers: weakref.WeakSet[DecisionWriter] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_writers() -> None:
+    for writer in list(_open_writers):
+        try:
+            writer.close()
+        except StoreError as exc:
+            log.error("audit writer for run %s: %s", writer.run_id, exc)
+
+
+def install_signal_handlers(*writers: DecisionWriter) -> None:
+    """On SIGINT/SIGTERM, flush and close ``writers``, then run the previous handler.
+
+    For programs without their own shutdown path; inside Scrapy, close the writer from the
+    ``spider_closed`` event instead (Scrapy already turns SIGINT/SIGTERM into a clean close).
+    Call from the main thread (a Python rule for ``signal.signal``).
+    """
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(signum)
+
+        def handler(number, frame, previous=previous):
+            for writer in writers:
+                try:
+                    writer.close()
+                except StoreError as exc:
+                    log.error("audit writer for run %s: %s", writer.run_id, exc)
+            if callable(previous):
+                previous(number, frame)
+            elif previous == signal.SIG_DFL:
+                signal.signal(number, signal.SIG_DFL)
+                os.kill(os.getpid(), number)
+
+        signal.signal(signum, handler)

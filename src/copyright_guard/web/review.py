@@ -1,0 +1,99 @@
+"""Reviewer pages (login required): triage, decide, act on upheld complaints, export."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from ..core import complaints as wf
+from ..store import complaints as store
+from . import security
+from .app import attachment_download, csv_download, render
+
+router = APIRouter(prefix="/review", include_in_schema=False, dependencies=[Depends(security.reviewer_page)])
+
+
+@router.get("")
+def complaints_list(request: Request, status: str = "", overdue: str = "") -> Response:
+    app = request.app
+    now = app.state.clock()
+    if overdue:
+        items = store.overdue(app.state.engine, now)
+    else:
+        chosen = status if status in {s.value for s in wf.Status} else None
+        items = [(c, wf.overdue(c, now)) for c in store.list_complaints(app.state.engine, status=chosen)]
+    return render(request, "review_list.html", {"items": items, "status": status, "overdue": bool(overdue),
+                                                "statuses": list(wf.Status)})
+
+
+@router.get("/complaints/{reference}")
+def complaint_detail(request: Request, reference: str) -> Response:
+    return _detail(request, reference)
+
+
+def _detail(request: Request, reference: str, *, affected: list | None = None, error: str = "", status: int = 200) -> Response:
+    app = request.app
+    record = store.load(app.state.engine, reference)
+    complaint = record.complaint
+    return render(request, "review_detail.html", {
+        "record": record, "c": complaint, "late": wf.overdue(complaint, app.state.clock()),
+        "next_statuses": sorted(wf.TRANSITIONS[complaint.status], key=list(wf.Status).index),
+        "proposals": wf.proposed_exclusions(complaint), "affected": affected, "error": error,
+    }, status=status)
+
+
+@router.post("/complaints/{reference}/transition")
+async def transition(request: Request, reference: str, reviewer: str = Depends(security.reviewer_page)) -> Response:
+    await security.require_csrf_form(request)
+    form = await request.form()
+    app = request.app
+    try:
+        store.transition(app.state.engine, reference, str(form.get("to") or ""), actor=reviewer,
+                         why=str(form.get("why") or ""), now=app.state.clock(), rules=app.state.policy.complaints,
+                         duplicate_of=str(form.get("duplicate_of") or ""))
+    except (wf.WorkflowError, store.ComplaintNotFound) as exc:
+        return _detail(request, reference, error=str(exc), status=409)
+    return RedirectResponse(f"/review/complaints/{reference}", status_code=303)
+
+
+@router.post("/complaints/{reference}/note")
+async def note(request: Request, reference: str, reviewer: str = Depends(security.reviewer_page)) -> Response:
+    await security.require_csrf_form(request)
+    form = await request.form()
+    try:
+        store.add_note(request.app.state.engine, reference, actor=reviewer, text=str(form.get("text") or ""),
+                       now=request.app.state.clock(), public=form.get("public") == "yes")
+    except wf.WorkflowError as exc:
+        return _detail(request, reference, error=str(exc), status=409)
+    return RedirectResponse(f"/review/complaints/{reference}", status_code=303)
+
+
+@router.post("/complaints/{reference}/exclusions")
+async def exclusions(request: Request, reference: str, reviewer: str = Depends(security.reviewer_page)) -> Response:
+    await security.require_csrf_form(request)
+    form = await request.form()
+    kind = str(form.get("kind") or "")
+    values = [line.strip() for line in str(form.get("values") or "").splitlines() if line.strip()]
+    try:
+        store.add_exclusions(request.app.state.engine, reference, [wf.ProposedExclusion(kind, v) for v in values],
+                             actor=reviewer, why=str(form.get("why") or ""), now=request.app.state.clock())
+    except wf.WorkflowError as exc:
+        return _detail(request, reference, error=str(exc), status=409)
+    return RedirectResponse(f"/review/complaints/{reference}", status_code=303)
+
+
+@router.post("/complaints/{reference}/affected")
+async def affected(request: Request, reference: str, reviewer: str = Depends(security.reviewer_page)) -> Response:
+    await security.require_csrf_form(request)
+    items = store.affected_items(request.app.state.engine, reference, actor=reviewer, now=request.app.state.clock())
+    return _detail(request, reference, affected=items)
+
+
+@router.get("/complaints/{reference}/attachments/{attachment_id}")
+def attachment(request: Request, reference: str, attachment_id: int) -> Response:
+    return attachment_download(request, reference, attachment_id)
+
+
+@router.get("/export.csv")
+def export_csv(request: Request) -> Response:
+    return csv_download(store.export_rows(request.app.state.engine))

@@ -1,0 +1,273 @@
+"""The portal's defences, each small and separately tested: CSRF tokens, a per-client rate limit,
+a request-body cap, reviewer authentication, and response headers.
+
+Sessions are Starlette's signed cookies (itsdangerous): HttpOnly, SameSite=Lax, and Secure when
+the portal is served over HTTPS (``--secure-cookies``). They hold only the reviewer's name and
+the CSRF token, never complaint data.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+from fastapi import HTTPException, Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..store import reviewers
+
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+# -- CSRF (synchronizer token pattern, OWASP CSRF Prevention Cheat Sheet) -------------------------
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, created on first use; every form embeds it."""
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+def csrf_valid(request: Request, submitted: str | None) -> bool:
+    expected = request.session.get("csrf")
+    return bool(expected and submitted) and hmac.compare_digest(str(expected), str(submitted))
+
+
+async def require_csrf_form(request: Request) -> None:
+    """For HTML form posts: the hidden field must carry the session's token."""
+    form = await request.form()
+    if not csrf_valid(request, form.get(CSRF_FIELD)):  # type: ignore[arg-type]
+        raise HTTPException(403, "This form has expired or did not come from this site. Reload the page and try again.")
+
+
+# -- rate limiting ----------------------------------------------------------------------------------
+
+
+class RateLimiter:
+    """At most ``limit`` hits per ``window`` seconds per key (the client address): a sliding window
+    kept in memory. Enough for one portal process; behind a proxy, limit there as well."""
+
+    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit, self.window, self.clock = limit, window, clock
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        hits = self._hits.setdefault(key, deque())
+        while hits and hits[0] <= now - self.window:
+            hits.popleft()
+        return hits
+
+    def allows(self, key: str) -> bool:
+        """Whether ``key`` is under its limit (nothing is counted)."""
+        with self._lock:
+            return len(self._recent(key, self.clock())) < self.limit
+
+    def record(self, key: str) -> None:
+        now = self.clock()
+        with self._lock:
+            self._recent(key, now).append(now)
+            if len(self._hits) > 100_000:  # forget idle clients rather than grow without bound
+                for idle in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
+                    del self._hits[idle]
+
+    def hit(self, key: str) -> bool:
+        """Count one hit; False if the key is over its limit (the hit is then not counted)."""
+        with self._lock:
+            if len(self._recent(key, self.clock())) >= self.limit:
+                return False
+        self.record(key)
+        return True
+
+    def retry_after(self, key: str) -> int:
+        with self._lock:
+            hits = self._hits.get(key)
+            return max(1, int(hits[0] + self.window - self.clock()) + 1) if hits else 1
+
+
+def client_key(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def enforce(limiter: RateLimiter, request: Request, what: str) -> None:
+    """Count this request against the client's limit; 429 when over it."""
+    key = client_key(request)
+    if not limiter.hit(key):
+        raise _too_many(limiter, key, what)
+
+
+def refuse_if_limited(limiter: RateLimiter, request: Request, what: str) -> None:
+    """429 if the client is over its limit, without counting (failures are counted separately)."""
+    key = client_key(request)
+    if not limiter.allows(key):
+        raise _too_many(limiter, key, what)
+
+
+def _too_many(limiter: RateLimiter, key: str, what: str) -> HTTPException:
+    return HTTPException(429, f"Too many {what} from your address. Please try again later.",
+                         headers={"Retry-After": str(limiter.retry_after(key))})
+
+
+# -- request body cap -------------------------------------------------------------------------------
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over ``max_bytes`` - by Content-Length at once, and by counting the
+    bytes actually received (a chunked upload has no Content-Length). Past the cap the client gets
+    413 and the application sees the client disconnect, whatever it was parsing."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await _plain(send, 413, b"Request too large.")
+            return
+        received = 0
+        refused = False
+        started = False
+
+        async def counting() -> Message:
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                refused = True
+                if not started:
+                    await _plain(send, 413, b"Request too large.")
+                return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return  # the 413 has been sent; whatever the app answers to the disconnect is dropped
+            started = True
+            await send(message)
+
+        await self.app(scope, counting, guarded_send)
+
+
+async def _plain(send: Send, status: int, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+# -- headers ----------------------------------------------------------------------------------------
+
+# No script at all: the portal works without JavaScript, and any markup that slipped through
+# escaping still could not run (defence in depth behind Jinja's autoescape).
+SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+                               "frame-ancestors 'none'; base-uri 'none'",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",  # status URLs carry the tracking token: never leak it onward
+}
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                present = {name.lower() for name, _ in headers}
+                headers += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items() if k.encode() not in present]
+                if scope.get("path", "").startswith(("/review", "/api/", "/status", "/complaints/submitted")):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+# -- reviewer authentication -----------------------------------------------------------------------
+
+
+class LoginRequired(Exception):
+    """Raised by HTML reviewer routes; the app answers with a redirect to the login page."""
+
+    def __init__(self, next_path: str) -> None:
+        self.next_path = next_path
+
+
+def session_reviewer(request: Request) -> str | None:
+    """The reviewer logged in on this session, if the account is still active (a disabled account
+    loses access at its next request)."""
+    name = request.session.get("reviewer")
+    # Asked twice per reviewer page (the dependency, then render): one query per request, re-asked
+    # only if the session's reviewer changed in between (login, logout).
+    checked = getattr(request.state, "reviewer_checked", None)
+    if checked is not None and checked[0] == name:
+        return checked[1]
+    found = name if name and reviewers.is_active(request.app.state.engine, name) else None
+    if name and found is None:
+        request.session.pop("reviewer", None)
+    request.state.reviewer_checked = (name, found)
+    return found
+
+
+def reviewer_page(request: Request) -> str:
+    """Dependency for reviewer HTML pages."""
+    name = session_reviewer(request)
+    if name is None:
+        raise LoginRequired(request.url.path)
+    return name
+
+
+def basic_credentials(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic" or not value:
+        return None
+    try:
+        user, sep, password = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return (user, password) if sep else None
+
+
+def reviewer_api(request: Request) -> str:
+    """Dependency for reviewer API routes: HTTP Basic (RFC 7617) credentials of an active reviewer,
+    or a logged-in session - which must then send its CSRF token in ``X-CSRF-Token`` on writes."""
+    credentials = basic_credentials(request)
+    if credentials is not None:
+        # Only failed attempts count, so a busy API client is never locked out by its own success.
+        limiter = request.app.state.login_limiter
+        refuse_if_limited(limiter, request, "failed login attempts")
+        name = reviewers.authenticate(request.app.state.engine, *credentials)
+        if name:
+            return name
+        limiter.record(client_key(request))
+    else:
+        name = session_reviewer(request)
+        if name and (request.method in SAFE_METHODS or csrf_valid(request, request.headers.get(CSRF_HEADER))):
+            return name
+        if name:
+            raise HTTPException(403, "missing or wrong X-CSRF-Token header")
+    raise HTTPException(401, "reviewer authentication required", headers={"WWW-Authenticate": 'Basic realm="copyright-guard reviewers"'})

@@ -1,0 +1,145 @@
+"""``copyright-guard complaints ...`` and ``reviewers ...`` through click's runner."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import socket
+
+import pytest
+from aiosmtpd.controller import Controller
+from click.testing import CliRunner
+
+from copyright_guard.cli import main
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("COPYRIGHT_GUARD_DB", url)
+    monkeypatch.delenv("COPYRIGHT_GUARD_SMTP_HOST", raising=False)
+    return url
+
+
+def run(*args, input=None, code=0):
+    result = CliRunner().invoke(main, list(args), input=input)
+    assert result.exit_code == code, (result.output, result.exception)
+    return result.output
+
+
+def submit(*extra):
+    return json.loads(run("complaints", "submit", "--name", "Ada", "--email", "ada@example.org", "--role", "rightsholder",
+                          "--type", "infringing-site-crawled", "--domain", "pirate.example",
+                          "--description", "=cmd| the site copies whole novels", "--json", *extra))
+
+
+def test_submit_list_show(db, tmp_path):
+    evidence = tmp_path / "proof.txt"
+    evidence.write_text("screenshots attached")
+    receipt = submit("--attach", str(evidence))
+    assert receipt["reference"] == "CG-2026-0001" and receipt["tracking_token"]
+    assert "CG-2026-0001  received" in run("complaints", "list")
+    shown = run("complaints", "show", "CG-2026-0001")
+    assert "domain: pirate.example" in shown and "proof.txt (text/plain, 20 bytes" in shown
+    assert json.loads(run("complaints", "show", "CG-2026-0001", "--json"))["channel"] == "cli"
+
+
+def test_invalid_submission_is_one_line(db):
+    output = run("complaints", "submit", "--name", "Ada", "--email", "nope", "--role", "rightsholder",
+                 "--type", "other", "--description", "short", code=2)
+    assert output.strip().count("\n") == 0 and "email: Enter an email address" in output and "(and 2 more)" in output
+
+
+@pytest.mark.timeout(30)
+def test_endless_or_binary_input_files_are_one_line_errors(db, tmp_path):
+    # /dev/zero never ends: the description and attachments are read only up to their limits
+    base = ("complaints", "submit", "--name", "Ada", "--email", "ada@example.org", "--role", "rightsholder",
+            "--type", "other", "--url", "https://pirate.example/novel")
+    output = run(*base, "--description-file", "/dev/zero", code=2)
+    assert "20000 characters or fewer" in output
+    output = run(*base, "--description", "the site copies whole novels", "--attach", "/dev/zero", code=2)
+    assert "larger than 5 MiB" in output
+    latin1 = tmp_path / "letter.txt"
+    latin1.write_bytes("the site copies whole novels, caf\xe9".encode("latin-1"))
+    output = run(*base, "--description-file", str(latin1), code=2)
+    assert output.strip().count("\n") == 0 and "not UTF-8 text (byte 0xe9)" in output
+
+
+def test_whole_workflow_with_exclusion_and_affected_items(db):
+    submit()
+    run("complaints", "ack", "CG-2026-0001", "--by", "alice", "--why", "receipt confirmed")
+    run("complaints", "review", "CG-2026-0001", "--by", "alice", "--why", "checking")
+    output = run("complaints", "decide", "CG-2026-0001", "upheld", "--by", "alice", "--why", "court order",
+                 "--exclude-domain", "pirate.example", "--affected")
+    assert "is now upheld" in output and "complaint-CG-2026-0001 version 1" in output
+    assert "0 already-collected item(s) to purge" in output
+    run("complaints", "close", "CG-2026-0001", "--by", "alice", "--why", "done")
+    history = json.loads(run("complaints", "show", "CG-2026-0001", "--json"))["events"]
+    assert [e["what"] for e in history if e["kind"] == "status"][-1] == "upheld -> closed"
+    assert {e["actor"] for e in history if e["kind"] in ("status", "action")} == {"ada@example.org", "alice"}
+
+
+def test_actor_from_the_environment_and_refusals(db, monkeypatch):
+    submit()
+    monkeypatch.setenv("COPYRIGHT_GUARD_REVIEWER", "bob")
+    run("complaints", "ack", "CG-2026-0001", "--why", "ok")
+    assert "Missing option '--why'" in run("complaints", "review", "CG-2026-0001", code=2)
+    assert "it can move to under_review, not closed" in run("complaints", "close", "CG-2026-0001", "--why", "x", code=2)
+    assert "go with 'upheld' only" in run("complaints", "decide", "CG-2026-0001", "rejected", "--why", "x",
+                                         "--exclude-domain", "a.example", code=2)
+    assert "no complaint 'CG-2026-0404'" in run("complaints", "show", "CG-2026-0404", code=2)
+
+
+def test_export_guards_csv(db, tmp_path):
+    submit()
+    out = tmp_path / "c.csv"
+    run("complaints", "export", "--format", "csv", "--out", str(out))
+    (row,) = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert row["description"].startswith("'=cmd|")
+    assert json.loads(run("complaints", "export", "--format", "json"))[0]["reference"] == "CG-2026-0001"
+
+
+def test_overdue_and_stats(db):
+    assert "no audit database here" in run("complaints", "overdue", code=2)
+    submit()
+    assert "nothing overdue" in run("complaints", "overdue")
+    stats = json.loads(run("complaints", "stats", "--json", "--period", "year"))
+    assert stats[0]["received"] == 1 and stats[0]["decided"] == 0
+    assert "median days" in run("complaints", "stats")
+
+
+def test_outbox_send_through_smtp(db, monkeypatch):
+    submit()
+    run("complaints", "ack", "CG-2026-0001", "--by", "alice", "--why", "ok")
+    assert "1 message(s) waiting" in run("complaints", "outbox")
+    assert "no SMTP server configured" in run("complaints", "outbox", "--send", code=2)
+    received = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            received.append(envelope.rcpt_tos)
+            return "250 OK"
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.26", 0))
+        port = sock.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.26", port=port)
+    controller.start()
+    try:
+        output = run("complaints", "outbox", "--send", "--smtp-host", "127.0.0.26", "--smtp-port", str(port),
+                     "--smtp-security", "none")
+    finally:
+        controller.stop()
+    assert "sent 1, failed 0" in output and "0 message(s) waiting" in output and received == [["ada@example.org"]]
+
+
+def test_reviewers_add_list_disable(db):
+    assert "reviewer alice added" in run("reviewers", "add", "Alice", "--password-stdin", input="a long password!\n")
+    assert "already exists" in run("reviewers", "add", "alice", "--password-stdin", input="a long password!\n", code=2)
+    assert "too short" in run("reviewers", "add", "bob", "--password-stdin", input="short\n", code=2)
+    assert "reviewer bob added" in run("reviewers", "add", "bob", input="a long password!\na long password!\n")
+    assert [r["username"] for r in json.loads(run("reviewers", "list", "--json"))] == ["alice", "bob"]
+    run("reviewers", "disable", "alice")
+    assert "alice                    disabled" in run("reviewers", "list")
+    assert "no reviewer named 'carol'" in run("reviewers", "disable", "carol", code=2)

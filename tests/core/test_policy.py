@@ -1,0 +1,95 @@
+"""Policy files: the strict default loads, and every kind of mistake is one line naming file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from copyright_guard.core.policy import PolicyError, load_policy, parse_policy
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_bundled_default_is_policies_default_toml():
+    bundled = load_policy()
+    on_disk = load_policy(ROOT / "policies" / "default.toml")
+    assert bundled.hash == on_disk.hash
+    assert bundled.policy.name == "strict-default"
+    assert bundled.purposes.default == "train-ai"
+    assert bundled.on_failure.tdmrep_unreachable == "deny"
+    assert bundled.cache.max_bytes >= 500 * 1024
+
+
+def test_default_peer_tokens_include_the_well_known_training_crawlers():
+    tokens = load_policy().peer_tokens
+    for token in ("gptbot", "ccbot", "google-extended", "claudebot", "applebot-extended"):
+        assert token in tokens
+    assert "copyrightguardbot" not in tokens  # our own group is matched separately
+
+
+def test_every_policy_file_in_policies_is_valid():
+    for path in (ROOT / "policies").glob("*.toml"):
+        load_policy(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[crawler]\nproduct_tokn = 'X'\n", "unknown key 'crawler.product_tokn'"),
+        ("[sources]\ntdmrep = 'yes'\n", "key 'sources.tdmrep'"),
+        ("[cache]\nmax_bytes = 1000\n", "key 'cache.max_bytes'"),
+        ("[purposes]\ndefault = 'world-domination'\n", "key 'purposes.default'"),
+        ("[crawler]\nproduct_token = 'Bot/1.0'\n", "RFC 9309"),
+        ("[crawler]\nproduct_token = 'OtherBot'\nuser_agent = 'GPTBot/1.0'\n", "must contain the product token"),
+        ("[[licences]]\ncontract = 'C-1'\n", "missing key 'licences.0.source'"),
+        ("not toml at all [", "not valid TOML"),
+        ("unknown_section = 1\n", "unknown key 'unknown_section'"),
+        # a line break in the User-Agent failed every request (robots.txt "unreachable") instead
+        ("[crawler]\nuser_agent = \"x\\r\\nX-Injected: 1 CopyrightGuardBot\"\n", "printable ASCII on one line"),
+        ("[crawler]\nuser_agent = 'CopyrightGuardBot/ü'\n", "printable ASCII on one line"),
+    ],
+)
+def test_invalid_policy_is_one_line_naming_file_and_key(text, expected):
+    with pytest.raises(PolicyError) as info:
+        parse_policy(text, "policies/broken.toml")
+    message = str(info.value)
+    assert message.startswith("policies/broken.toml: ")
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_missing_and_binary_files_are_one_line_errors(tmp_path):
+    with pytest.raises(PolicyError, match="cannot read policy file"):
+        load_policy(tmp_path / "nope.toml")
+    binary = tmp_path / "bin.toml"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(PolicyError, match="not UTF-8"):
+        load_policy(binary)
+
+
+def test_a_huge_or_endless_file_is_refused_without_reading_it_all(tmp_path):
+    huge = tmp_path / "huge.toml"
+    huge.write_bytes(b"# " + b"x" * (2 << 20) + b"\n")
+    with pytest.raises(PolicyError, match="larger than 1048576 bytes"):
+        load_policy(huge)
+    with pytest.raises(PolicyError, match="larger than 1048576 bytes"):
+        load_policy("/dev/zero")  # would never end if read whole
+
+
+def test_policy_hash_changes_with_the_text():
+    a = parse_policy("[policy]\nname = 'a'\n")
+    b = parse_policy("[policy]\nname = 'b'\n")
+    assert a.hash != b.hash and len(a.hash) == 64
+
+
+def test_licence_validity_window():
+    policy = parse_policy(
+        "[[licences]]\nsource = 'https://news.example'\ncontract = 'C-42'\n"
+        "valid_from = 2026-01-01\nvalid_to = 2026-12-31\n"
+    )
+    from datetime import date
+
+    licence = policy.licences[0]
+    assert licence.valid_on(date(2026, 6, 1))
+    assert not licence.valid_on(date(2027, 1, 1))

@@ -1,0 +1,152 @@
+"""Site-wide files through Scrapy's engine: the pure state machine decides, Scrapy only moves bytes."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from scrapy.exceptions import StopDownload
+from scrapy.http import Response, TextResponse
+from twisted.internet.error import ConnectionRefusedError
+
+from copyright_guard.core.exclusions import ExclusionEntry, ExclusionIndex
+from copyright_guard.core.model import SiteFileStatus
+from copyright_guard.core.policy import load_policy
+from copyright_guard.scrapy.transport import SITE_FILE_META, EngineSiteFiles
+
+from helpers import NOW
+
+ORIGIN = "http://127.0.0.2:8080"
+
+
+class FakeEngine:
+    """``download_async`` stand-in: answers from a table, or leaves a request pending until released."""
+
+    def __init__(self, answers: dict[str, object], hold: bool = False) -> None:
+        self.answers = answers
+        self.requests = []
+        self.hold = hold
+        self.released = asyncio.Event()
+
+    async def download(self, request):
+        self.requests.append(request)
+        answer = self.answers.get(request.url, (404, {}, b""))
+        if self.hold:
+            await self.released.wait()
+        if isinstance(answer, Exception):
+            raise answer
+        status, headers, body = answer
+        return TextResponse(request.url, status=status, headers=headers, body=body, request=request)
+
+
+
+def _site_files(engine, clock=lambda: NOW, exclusions=None, **kw):
+    return EngineSiteFiles(load_policy(), engine.download, clock=clock, exclusions=lambda: exclusions, **kw)
+
+
+def _run(coroutine):
+    """Run on an asyncio loop, as Scrapy's default (asyncio) reactor does."""
+    return [asyncio.run(coroutine)]
+
+
+def test_each_file_is_fetched_once_and_concurrent_pages_share_the_fetch():
+    engine = FakeEngine({f"{ORIGIN}/robots.txt": (200, {}, b"User-agent: *\nDisallow: /x\n")}, hold=True)
+    site_files = _site_files(engine)
+
+    async def two_pages():
+        first = asyncio.ensure_future(site_files.view(ORIGIN))
+        second = asyncio.ensure_future(site_files.view(ORIGIN))
+        await asyncio.sleep(0.01)
+        assert not first.done() and not second.done()  # both waiting on the same fetch
+        engine.released.set()
+        return await first, await second
+
+    first, second = asyncio.run(two_pages())
+    assert first is second
+    first = [first]
+    assert sorted(r.url.removeprefix(ORIGIN) for r in engine.requests) == ["/.well-known/tdmrep.json", "/ai.txt", "/robots.txt"]
+    assert first[0].robots.status is SiteFileStatus.PARSED
+    assert site_files.cached(ORIGIN, NOW) is first[0]
+
+
+def test_site_file_requests_leave_every_decision_to_the_state_machine():
+    engine = FakeEngine({})
+    site_files = _site_files(engine, priority=777)
+    _run(site_files.view(ORIGIN))
+    request = engine.requests[0]
+    assert request.priority == 777
+    for key in ("dont_redirect", "dont_retry", "handle_httpstatus_all", "dont_obey_robotstxt"):
+        assert request.meta[key] is True
+    assert request.meta["download_maxsize"] == 0
+    assert request.meta[SITE_FILE_META] in ("robots.txt", "tdmrep.json", "ai.txt")
+    assert not site_files.in_flight  # forgotten once downloaded
+
+
+def test_redirects_are_followed_by_the_state_machine_and_a_404_is_unavailable():
+    engine = FakeEngine({
+        f"{ORIGIN}/robots.txt": (301, {"Location": "/moved/robots.txt"}, b""),
+        f"{ORIGIN}/moved/robots.txt": (200, {}, b"User-agent: *\nDisallow: /\n"),
+    })
+    [view] = _run(_site_files(engine).view(ORIGIN))
+    assert view.robots.status is SiteFileStatus.PARSED
+    assert view.robots.evidence.final_url == f"{ORIGIN}/moved/robots.txt"
+    assert view.tdmrep.status is SiteFileStatus.UNAVAILABLE
+
+
+@pytest.mark.parametrize("answer, error", [
+    ((503, {}, b"User-agent: *\nAllow: /\n"), "HTTP 503"),
+    (ConnectionRefusedError("Connection was refused by other side: 111"), "ConnectionRefusedError"),
+])
+def test_5xx_and_network_errors_are_unreachable_and_retried_after_the_backoff(answer, error):
+    engine = FakeEngine({f"{ORIGIN}/robots.txt": answer})
+    clock = [NOW]
+    site_files = _site_files(engine, clock=lambda: clock[0])
+    [view] = _run(site_files.view(ORIGIN))
+    assert view.robots.status is SiteFileStatus.UNREACHABLE
+    assert error in view.robots.error
+    assert site_files.cached(ORIGIN, NOW + timedelta(seconds=30)) is view  # within the backoff
+    clock[0] = NOW + timedelta(seconds=61)
+    assert site_files.cached(ORIGIN, clock[0]) is None
+    [again] = _run(site_files.view(ORIGIN))
+    robots_requests = [r for r in engine.requests if r.url.endswith("/robots.txt")]
+    assert len(robots_requests) == 2
+    assert again.robots.unreachable_since == NOW  # the outage is remembered across retries
+    # complete disallow covers the whole origin: nothing else is requested (as `check` does)
+    assert {r.url for r in engine.requests} == {f"{ORIGIN}/robots.txt"}
+    assert view.tdmrep is None and view.ai_txt is None
+
+
+def test_a_redirect_into_an_excluded_origin_is_not_followed():
+    index = ExclusionIndex([ExclusionEntry("list", 1, "127.0.0.9", "ip", "A court")])
+    engine = FakeEngine({f"{ORIGIN}/robots.txt": (302, {"Location": "http://127.0.0.9/robots.txt"}, b"")})
+    [view] = _run(_site_files(engine, exclusions=index).view(ORIGIN))
+    assert not [r for r in engine.requests if "127.0.0.9" in r.url]
+    assert view.robots.status is SiteFileStatus.UNREACHABLE
+    assert "exclusion list" in view.robots.error
+
+
+def test_a_site_file_download_stops_at_the_policy_byte_limit():
+    engine = FakeEngine({})
+    site_files = _site_files(engine)
+    request = object()
+    site_files.in_flight[request] = 0
+    limit = load_policy().cache.max_bytes
+    site_files.bytes_received(b"x" * limit, request)  # exactly the limit: keep reading
+    with pytest.raises(StopDownload) as stopped:
+        site_files.bytes_received(b"x", request)
+    assert stopped.value.fail is False  # the partial body is kept and parsed (RFC 9309 §2.5)
+    site_files.bytes_received(b"x" * (limit + 1), object())  # a page download is never cut
+
+
+def test_a_truncated_download_is_marked_in_the_evidence():
+    class Cut(FakeEngine):
+        async def download(self, request):
+            self.requests.append(request)
+            if request.url.endswith("/robots.txt"):
+                return Response(request.url, status=200, body=b"User-agent: *\nDisallow: /a\n", request=request,
+                                flags=["download_stopped"])
+            return Response(request.url, status=404, request=request)
+
+    [view] = _run(_site_files(Cut({})).view(ORIGIN))
+    assert "body cut" in view.robots.evidence.location

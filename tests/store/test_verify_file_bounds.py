@@ -1,0 +1,58 @@
+"""``audit verify --file`` reads bounded lines: a source without newlines (/dev/zero, a blob) is refused, not hung on."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from copyright_guard.cli import main
+from copyright_guard.store.export import MAX_LINE_CHARS, bounded_lines
+
+CLI = Path(sys.executable).with_name("copyright-guard")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_verify_of_dev_zero_ends_with_one_line_naming_the_file_and_line():
+    # A subprocess with a timeout: before the fix this read forever into memory.
+    result = subprocess.run([str(CLI), "audit", "verify", "--file", "/dev/zero"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        f"Error: /dev/zero: not a copyright-guard export (line 1 is longer than {MAX_LINE_CHARS} characters, "
+        "so it is no exported row)"]
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_verify_of_a_file_with_one_overlong_line_names_it(tmp_path, suffix):
+    path = tmp_path / f"export{suffix}"
+    path.write_text("x" * (MAX_LINE_CHARS + 10) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["audit", "verify", "--file", str(path)])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert f"{path}: not a copyright-guard export (line 1 is longer than" in result.output
+
+
+def test_verify_of_a_long_csv_field_under_the_line_bound_is_one_line(tmp_path):
+    # csv's own field_size_limit (128 KiB) trips before our bound: still an error, not a traceback.
+    path = tmp_path / "export.csv"
+    path.write_text("id,run_id\n" + "x" * 200_000 + ",r\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["audit", "verify", "--file", str(path)])
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "not a copyright-guard export (field larger than field limit" in result.output
+
+
+def test_bounded_lines_keeps_a_line_of_exactly_the_limit_and_refuses_one_more():
+    assert list(bounded_lines(io.StringIO("abcd\nab\n"), limit=4)) == ["abcd\n", "ab\n"]
+    assert list(bounded_lines(io.StringIO("abcd"), limit=4)) == ["abcd"]
+    lines = bounded_lines(io.StringIO("ok\nabcde\n"), limit=4)
+    assert next(lines) == "ok\n"
+    with pytest.raises(ValueError, match="^line 2 is longer than 4 characters"):
+        next(lines)
