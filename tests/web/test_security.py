@@ -172,8 +172,12 @@ def test_successful_api_logins_are_not_limited(app, reviewer):
 
 def test_status_reveals_nothing_without_the_right_token(client):
     receipt = submit_api(client).json()
-    wrong = client.get("/status", params={"reference": "CG-2026-0001", "token": receipt["tracking_token"][:-1] + "A"})
-    unknown = client.get("/status", params={"reference": "CG-2026-0999", "token": receipt["tracking_token"]})
+    token = receipt["tracking_token"]
+    # Change the last character to one it is not: a fixed "A" was the real last character
+    # 1 time in 16 (the 43rd base64url character of 32 random bytes carries only 4 bits).
+    wrong_token = token[:-1] + ("B" if token.endswith("A") else "A")
+    wrong = client.get("/status", params={"reference": "CG-2026-0001", "token": wrong_token})
+    unknown = client.get("/status", params={"reference": "CG-2026-0999", "token": token})
     empty = client.get("/status", params={"reference": "CG-2026-0001"})
     for response in (wrong, unknown, empty):
         assert response.status_code == 404
