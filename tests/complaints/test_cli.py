@@ -6,12 +6,16 @@ import csv
 import io
 import json
 import socket
+from datetime import datetime, timezone
 
 import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
 from copyright_guard.cli import main
+
+# The CLI stamps complaints with the real clock, and references are numbered per calendar year.
+FIRST = f"CG-{datetime.now(timezone.utc).year}-0001"
 
 
 @pytest.fixture
@@ -38,11 +42,11 @@ def test_submit_list_show(db, tmp_path):
     evidence = tmp_path / "proof.txt"
     evidence.write_text("screenshots attached")
     receipt = submit("--attach", str(evidence))
-    assert receipt["reference"] == "CG-2026-0001" and receipt["tracking_token"]
-    assert "CG-2026-0001  received" in run("complaints", "list")
-    shown = run("complaints", "show", "CG-2026-0001")
+    assert receipt["reference"] == FIRST and receipt["tracking_token"]
+    assert f"{FIRST}  received" in run("complaints", "list")
+    shown = run("complaints", "show", FIRST)
     assert "domain: pirate.example" in shown and "proof.txt (text/plain, 20 bytes" in shown
-    assert json.loads(run("complaints", "show", "CG-2026-0001", "--json"))["channel"] == "cli"
+    assert json.loads(run("complaints", "show", FIRST, "--json"))["channel"] == "cli"
 
 
 def test_invalid_submission_is_one_line(db):
@@ -68,14 +72,14 @@ def test_endless_or_binary_input_files_are_one_line_errors(db, tmp_path):
 
 def test_whole_workflow_with_exclusion_and_affected_items(db):
     submit()
-    run("complaints", "ack", "CG-2026-0001", "--by", "alice", "--why", "receipt confirmed")
-    run("complaints", "review", "CG-2026-0001", "--by", "alice", "--why", "checking")
-    output = run("complaints", "decide", "CG-2026-0001", "upheld", "--by", "alice", "--why", "court order",
+    run("complaints", "ack", FIRST, "--by", "alice", "--why", "receipt confirmed")
+    run("complaints", "review", FIRST, "--by", "alice", "--why", "checking")
+    output = run("complaints", "decide", FIRST, "upheld", "--by", "alice", "--why", "court order",
                  "--exclude-domain", "pirate.example", "--affected")
-    assert "is now upheld" in output and "complaint-CG-2026-0001 version 1" in output
+    assert "is now upheld" in output and f"complaint-{FIRST} version 1" in output
     assert "0 already-collected item(s) to purge" in output
-    run("complaints", "close", "CG-2026-0001", "--by", "alice", "--why", "done")
-    history = json.loads(run("complaints", "show", "CG-2026-0001", "--json"))["events"]
+    run("complaints", "close", FIRST, "--by", "alice", "--why", "done")
+    history = json.loads(run("complaints", "show", FIRST, "--json"))["events"]
     assert [e["what"] for e in history if e["kind"] == "status"][-1] == "upheld -> closed"
     assert {e["actor"] for e in history if e["kind"] in ("status", "action")} == {"ada@example.org", "alice"}
 
@@ -83,10 +87,10 @@ def test_whole_workflow_with_exclusion_and_affected_items(db):
 def test_actor_from_the_environment_and_refusals(db, monkeypatch):
     submit()
     monkeypatch.setenv("COPYRIGHT_GUARD_REVIEWER", "bob")
-    run("complaints", "ack", "CG-2026-0001", "--why", "ok")
-    assert "Missing option '--why'" in run("complaints", "review", "CG-2026-0001", code=2)
-    assert "it can move to under_review, not closed" in run("complaints", "close", "CG-2026-0001", "--why", "x", code=2)
-    assert "go with 'upheld' only" in run("complaints", "decide", "CG-2026-0001", "rejected", "--why", "x",
+    run("complaints", "ack", FIRST, "--why", "ok")
+    assert "Missing option '--why'" in run("complaints", "review", FIRST, code=2)
+    assert "it can move to under_review, not closed" in run("complaints", "close", FIRST, "--why", "x", code=2)
+    assert "go with 'upheld' only" in run("complaints", "decide", FIRST, "rejected", "--why", "x",
                                          "--exclude-domain", "a.example", code=2)
     assert "no complaint 'CG-2026-0404'" in run("complaints", "show", "CG-2026-0404", code=2)
 
@@ -97,7 +101,7 @@ def test_export_guards_csv(db, tmp_path):
     run("complaints", "export", "--format", "csv", "--out", str(out))
     (row,) = list(csv.DictReader(io.StringIO(out.read_text())))
     assert row["description"].startswith("'=cmd|")
-    assert json.loads(run("complaints", "export", "--format", "json"))[0]["reference"] == "CG-2026-0001"
+    assert json.loads(run("complaints", "export", "--format", "json"))[0]["reference"] == FIRST
 
 
 def test_overdue_and_stats(db):
@@ -111,7 +115,7 @@ def test_overdue_and_stats(db):
 
 def test_outbox_send_through_smtp(db, monkeypatch):
     submit()
-    run("complaints", "ack", "CG-2026-0001", "--by", "alice", "--why", "ok")
+    run("complaints", "ack", FIRST, "--by", "alice", "--why", "ok")
     assert "1 message(s) waiting" in run("complaints", "outbox")
     assert "no SMTP server configured" in run("complaints", "outbox", "--send", code=2)
     received = []
