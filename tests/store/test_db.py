@@ -59,6 +59,39 @@ def test_connect_migrates_up_from_each_earlier_revision_keeping_the_audit_log(db
     engine.dispose()
 
 
+def test_an_interrupted_migration_leaves_the_old_revision_not_half_a_schema(db_url, policy):
+    # Ctrl-C while the demo's first connect() migrated a new file once left the complaints table
+    # created but the revision unrecorded: every later open failed with "table complaints already
+    # exists". All pending migrations now commit together or not at all.
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    engine = create(db_url)
+    with engine.connect() as connection:
+        command.upgrade(alembic_config(connection), "0002_exclusion_lists")
+        connection.commit()
+    engine.dispose()
+
+    def interrupt(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("CREATE TABLE COMPLAINT_EVENTS"):  # complaints exists by then
+            raise KeyboardInterrupt
+
+    event.listen(Engine, "before_cursor_execute", interrupt)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            connect(db_url)
+    finally:
+        event.remove(Engine, "before_cursor_execute", interrupt)
+
+    engine = create(db_url)
+    assert _revision(engine) == "0002_exclusion_lists"
+    assert not {"complaints", "complaint_events"} & set(inspect(engine).get_table_names())
+    engine.dispose()
+    engine = connect(db_url)  # and the next open migrates it to the newest revision
+    assert _revision(engine) in head_revisions()
+    engine.dispose()
+
+
 def test_migrations_run_down_to_empty_and_up_again(db_url):
     engine = connect(db_url)
     with engine.connect() as connection:

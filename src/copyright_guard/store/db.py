@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import threading
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from typing import TYPE_CHECKING
@@ -171,6 +173,37 @@ def schema_revision(connection: Connection) -> str | None:
     return current
 
 
+@contextmanager
+def _one_transaction(connection: Connection) -> Iterator[None]:
+    """All pending migrations commit together or not at all, so an interrupted upgrade (Ctrl-C,
+    SIGKILL, a full disk) leaves the database at its old revision, never half-way.
+
+    PostgreSQL has transactional DDL and Alembic uses it. SQLite has it too, but Python's sqlite3
+    driver (in its default, legacy transaction mode) opens a transaction only before INSERT,
+    UPDATE or DELETE, so every CREATE TABLE would commit on its own. Here the driver is switched to
+    autocommit mode and the transaction is begun explicitly (the SQLAlchemy documentation's
+    "Serializable isolation / Savepoints / Transactional DDL" recipe for pysqlite); Alembic sees a
+    transaction already begun and runs inside it.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        connection.commit()
+        return
+    driver = connection.connection.driver_connection
+    mode = driver.isolation_level
+    driver.isolation_level = None
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")  # IMMEDIATE: take the write lock before reading
+        try:
+            yield
+        except BaseException:
+            connection.rollback()
+            raise
+        connection.commit()
+    finally:
+        driver.isolation_level = mode
+
+
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
     """Migrate to ``revision``; returns (before, after). Serialised across processes on PostgreSQL."""
     with _MIGRATION_LOCK, engine.connect() as connection:
@@ -187,8 +220,8 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
                 )
             from alembic import command
 
-            command.upgrade(alembic_config(connection), revision)
-            connection.commit()
+            with _one_transaction(connection):
+                command.upgrade(alembic_config(connection), revision)
             after = schema_revision(connection)
             connection.commit()
         finally:
@@ -208,9 +241,8 @@ def connect(url: str | None = None, *, migrate: bool = True, must_exist: bool = 
     engine = create(url, must_exist=must_exist)
     where = describe(engine.url)
     try:
-        # Checked under the migration lock: SQLite runs each CREATE TABLE of a migration in its own
-        # implicit transaction, so another thread of this process migrating the same empty file
-        # would otherwise be seen half-way (tables, no revision yet) and refused as foreign.
+        # Checked under the migration lock: Alembic keeps the running migration in module globals,
+        # so two threads of one process must not migrate at once.
         with _MIGRATION_LOCK, engine.connect() as connection:
             current = schema_revision(connection)
         if current != HEAD_REVISION:
