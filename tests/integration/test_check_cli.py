@@ -133,6 +133,28 @@ def test_page_redirect_to_a_listed_origin_is_not_followed(serve):
     assert server.requests_to("bad") == []
 
 
+def test_site_files_never_lead_to_a_listed_origin(serve):
+    # robots.txt redirecting into a listed origin, and an RSL licence hosted there: neither is
+    # requested (the crawl's transport refuses the same way, tests/scrapy/test_transport.py).
+    server = serve({("good", "/a"): PAGE, ("other", "/robots.txt"): Route.text(""), ("bad", "/robots.txt"): ROBOTS},
+                   origins=["good", "other", "bad"])
+    server.set("good", "/robots.txt", Route.redirect(server.url("bad", "/robots.txt"), 302))
+    server.set("other", "/robots.txt", Route.text(f"License: {server.url('bad', '/licence.xml')}\nUser-agent: *\nAllow: /\n"))
+    host = server.origin("bad").split("//")[1].split(":")[0]
+    index = ExclusionIndex([ExclusionEntry("court-orders", 1, host, "ip", "Court")])
+    with HttpxTransport() as transport:
+        redirected = check_url(server.url("good", "/a"), Policy(), transport, now=datetime.now(timezone.utc),
+                               exclusions=index)
+        licensed = check_url(server.url("other", "/"), Policy(), transport, now=datetime.now(timezone.utc),
+                             exclusions=index)
+    assert server.requests_to("bad") == []
+    robots = redirected.sites[server.origin("good")].robots
+    assert robots.status.value == "unreachable" and "is on an exclusion list" in robots.error
+    assert redirected.verdict.value == "deny"  # unreachable robots.txt: complete disallow
+    [licence] = licensed.sites[server.origin("other")].rsl
+    assert licence.status.value == "unreachable" and "is on an exclusion list" in licence.error
+
+
 def test_explicit_database_that_cannot_be_opened_is_a_configuration_error(run_cli, tmp_path):
     broken = tmp_path / "broken.db"
     broken.write_bytes(b"this is not a database" * 100)

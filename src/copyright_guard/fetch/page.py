@@ -100,7 +100,7 @@ def check_url(
     fetcher: SiteFetcher | None = None,
 ) -> CheckResult:
     purpose = purpose or policy.purposes.default
-    fetcher = fetcher or SiteFetcher(policy, transport)
+    fetcher = fetcher or SiteFetcher(policy, transport, exclusions=exclusions)
     result = CheckResult(url, purpose, policy)
     hop = url
     redirects = 0

@@ -14,6 +14,8 @@ What is fetched, per origin (each with the same states, cache and limits, fetch/
   comply with; ``on_failure.rsl_unreachable`` decides what that means).
 
 The caller checks exclusion lists *before* calling this: a listed origin gets no request at all.
+Given the exclusion index, the fetcher also refuses what the files themselves point to - a
+redirect or an RSL licence URL on a listed origin is recorded as a refused request, never sent.
 """
 
 from __future__ import annotations
@@ -23,13 +25,14 @@ from typing import Protocol
 from urllib.parse import urljoin
 
 from ..core.evaluate import SiteView
+from ..core.exclusions import ExclusionIndex
 from ..core.model import SiteFile, SiteFileStatus
 from ..core.policy import Policy
 from ..core.urls import URLError, parse_target
 from .cache import SiteFileCache
 from .states import FetchOutcome, SiteFileFetch, site_file_url
 
-__all__ = ["MAX_LICENCES", "SiteFetcher", "Transport", "fetch_site", "licence_urls"]
+__all__ = ["MAX_LICENCES", "SiteFetcher", "Transport", "fetch_site", "licence_urls", "refusal"]
 
 MAX_LICENCES = 10
 
@@ -43,10 +46,12 @@ class Transport(Protocol):
 class SiteFetcher:
     """Fetches (or takes from ``cache``) the site-wide files of an origin, through ``transport``."""
 
-    def __init__(self, policy: Policy, transport: Transport, cache: SiteFileCache | None = None) -> None:
+    def __init__(self, policy: Policy, transport: Transport, cache: SiteFileCache | None = None,
+                 exclusions: ExclusionIndex | None = None) -> None:
         self.policy = policy
         self.transport = transport
         self.cache = cache if cache is not None else SiteFileCache()
+        self.exclusions = exclusions
         # origin -> (view, the earliest expiry among its files): the per-URL hot path is one dict
         # look-up and one comparison while every file of the origin is fresh.
         self._views: dict[str, tuple[SiteView, datetime]] = {}
@@ -61,10 +66,9 @@ class SiteFetcher:
         cache = self.policy.cache
         while machine.next_url is not None:
             target = machine.next_url
-            try:
-                parse_target(target)  # as the crawl's transport does: a malformed URL is no request
-            except URLError as exc:
-                outcome = FetchOutcome(target, error=f"not an http(s) URL: {exc}")
+            refused = refusal(target, self.exclusions, now)  # as the crawl's transport does
+            if refused:
+                outcome = FetchOutcome(target, error=refused, fetched_at=now)
             else:
                 outcome = self.transport.fetch(target, user_agent=self.policy.crawler.user_agent,
                                                timeout=cache.timeout_seconds, max_bytes=cache.max_bytes)
@@ -87,6 +91,22 @@ class SiteFetcher:
         robots = self.fetch("robots.txt", origin, now)
         files = [(kind, self.fetch(kind, origin, now, url=url)) for kind, url in files_after_robots(self.policy, robots)]
         return assemble_view(robots, files)
+
+
+def refusal(url: str, exclusions: ExclusionIndex | None, now: datetime) -> str:
+    """Why a site-wide file request to ``url`` must not be sent, or ``""``.
+
+    A redirect or a licence URL may point anywhere: a malformed or non-http(s) URL is no request,
+    and an origin on an exclusion list gets none of any kind (Measure 1.2; issue 6). The state
+    machine records the refusal like a failed fetch, so the file is unreachable, with the reason.
+    """
+    try:
+        target = parse_target(url)
+    except URLError as exc:
+        return f"not an http(s) URL: {exc}"
+    if exclusions is not None and exclusions.match(target, now):
+        return f"not requested: {target.origin} is on an exclusion list"
+    return ""
 
 
 def files_after_robots(policy: Policy, robots: SiteFile) -> list[tuple[str, str]]:

@@ -32,9 +32,8 @@ from ..core.evaluate import SiteView
 from ..core.exclusions import ExclusionIndex
 from ..core.model import SiteFile
 from ..core.policy import Policy
-from ..core.urls import URLError, parse_target
 from ..fetch.cache import SiteFileCache
-from ..fetch.site import assemble_view, files_after_robots
+from ..fetch.site import assemble_view, files_after_robots, refusal
 from ..fetch.states import FetchOutcome, SiteFileFetch, one_line, site_file_url
 
 logger = logging.getLogger(__name__)
@@ -176,9 +175,9 @@ class EngineSiteFiles:
         return fetch.result()
 
     async def _outcome(self, kind: str, url: str) -> FetchOutcome:
-        refusal = self._refuse(url)
-        if refusal:
-            return FetchOutcome(url=url, error=refusal, fetched_at=self._clock())
+        refused = refusal(url, self._exclusions(), self._clock())
+        if refused:
+            return FetchOutcome(url=url, error=refused, fetched_at=self._clock())
         request = Request(
             url,
             priority=self._priority,
@@ -211,17 +210,6 @@ class EngineSiteFiles:
             fetched_at=self._clock(),
             truncated=truncated,
         )
-
-    def _refuse(self, url: str) -> str:
-        """A redirect may point anywhere: never follow it to an origin on an exclusion list."""
-        try:
-            target = parse_target(url)
-        except URLError as exc:
-            return f"not an http(s) URL: {exc}"
-        index = self._exclusions()
-        if index is not None and index.match(target, self._clock()):
-            return f"not requested: {target.origin} is on an exclusion list"
-        return ""
 
     def _track(self, request: Request) -> None:
         # The bytes_received handler is connected only while site-wide files are in flight, so
