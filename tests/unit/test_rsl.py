@@ -40,6 +40,18 @@ def test_usage_terms_for_matching_content_only():
     assert _signals("https://other.example", "/x") == {("all", Value.RESERVED)}
 
 
+@pytest.mark.parametrize("written", ["https://Other.Example.:443/", "https://OTHER.example/", "https://u@other.example/"])
+def test_an_absolute_content_url_names_its_origin_normalised(written):
+    data = f'<rsl><content url="{written}"><license><prohibits type="usage">all</prohibits></license></content></rsl>'
+    assert _signals("https://other.example", "/x", data.encode()) == {("all", Value.RESERVED)}
+
+
+def test_an_international_content_url_matches_its_punycode_origin():
+    data = '<rsl><content url="https://bücher.example/"><license><prohibits type="usage">all</prohibits></license></content></rsl>'
+    assert _signals("https://xn--bcher-kva.example", "/x", data.encode()) == {("all", Value.RESERVED)}
+    assert _signals("https://example.com", "/x", data.encode()) == set()
+
+
 def test_conditions_are_in_the_detail():
     (reserved,) = [s for s in rsl.document_signals(rsl.parse_rsl(LICENCE), "https://example.com", "/news/1",
                                                    "L", ev, "rsl", "path") if s.value is Value.RESERVED]

@@ -16,6 +16,7 @@ from functools import lru_cache
 # Content-Usage paths match exactly as Allow/Disallow do (canonical %-encoding, linear-time
 # atomic-group regexes even for hostile patterns such as "/*a*a*a*a*b").
 from .robots_match import canonical, canonical_path, pattern_regex
+from .urls import URLError, parse_target
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,17 +55,22 @@ def path_of(url_or_path: str) -> str:
 
 
 def origin_of_pattern(url_or_path: str) -> str | None:
-    """``scheme://host[:port]`` of an absolute pattern, lower-cased; ``None`` for a path."""
+    """``scheme://host[:port]`` of an absolute pattern, normalised as every origin is
+    (``urls.parse_target``: case, trailing dot, IDN to punycode, default port, userinfo dropped),
+    so ``https://Bücher.Example.:443/x`` names the origin of ``https://xn--bcher-kva.example/``;
+    ``None`` for a path. A host that cannot be parsed keeps its lower-cased text, which no real
+    origin equals.
+    """
     value = url_or_path.strip()
     if not value[:8].lower().startswith(("http://", "https://")):
         return None
     scheme, rest = value.split("//", 1)
-    authority = rest.split("/", 1)[0].lower()
     scheme = scheme.rstrip(":").lower()
-    default = {"http": ":80", "https": ":443"}[scheme]
-    if authority.endswith(default):
-        authority = authority[: -len(default)]
-    return f"{scheme}://{authority}"
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    try:
+        return parse_target(f"{scheme}://{authority}/").origin
+    except URLError:
+        return f"{scheme}://{authority.lower()}"
 
 
 class FirstMatch:
