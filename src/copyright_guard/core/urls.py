@@ -183,7 +183,13 @@ def match_path(path: str, query: str = "") -> str:
 _CONTROL_CHARS = re.compile("[\x00-\x1f\x7f]")
 
 
-@lru_cache(maxsize=65536)
+# A URL is parsed by the pre-fetch hook, evaluate, the post-fetch hook and evaluate again; the
+# cache needs to span only the requests in flight between the first and the last of those (about
+# CONCURRENT_REQUESTS). Every cached Target is an object the garbage collector rescans in each
+# full collection (gc.freeze() at spider open does not cover objects made later), so the cache is
+# kept small: at 65,536 entries a long crawl carried 65,536 of them, more than Scrapy's own
+# live objects after the freeze (~20,000-50,000 in benchmarks/bench_crawl.py).
+@lru_cache(maxsize=4096)
 def parse_target(url: str) -> Target:
     """Split an absolute http(s) URL. Raises :class:`URLError` with a one-line reason otherwise."""
     if not isinstance(url, str) or not url.strip():
