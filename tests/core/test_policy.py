@@ -93,3 +93,14 @@ def test_licence_validity_window():
     licence = policy.licences[0]
     assert licence.valid_on(date(2026, 6, 1))
     assert not licence.valid_on(date(2027, 1, 1))
+
+
+def test_the_policy_purpose_type_lists_exactly_the_model_purposes():
+    # policy.Purpose is a Literal (pydantic needs it spelled out); model.PURPOSES is what the rest
+    # of the code iterates over. One list in two places: this keeps them the same.
+    from typing import get_args
+
+    from copyright_guard.core.model import PURPOSES
+    from copyright_guard.core.policy import Purpose
+
+    assert get_args(Purpose) == PURPOSES

@@ -23,7 +23,7 @@ from .model import PURPOSES, sha256_hex
 # RFC 9309 §2.2.1: product-token = identifier / "*"; identifier = 1*(%x2D / %x41-5A / %x5F / %x61-7A)
 PRODUCT_TOKEN_RE = re.compile(r"[A-Za-z_-]+")
 
-Purpose = Literal["train-ai", "train-genai", "ai-input", "search", "tdm"]
+Purpose = Literal["train-ai", "train-genai", "ai-input", "search", "tdm"]  # = model.PURPOSES (a test checks)
 OnFailure = Literal["deny", "allow"]
 
 
