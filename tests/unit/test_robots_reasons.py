@@ -185,3 +185,17 @@ def test_evaluate_allows_what_robots_allows_for_search():
 
 def test_crawl_delay_of_our_token():
     assert robots_file().parsed.crawl_delay(POLICY.crawler.product_token) == 3.0
+
+
+@pytest.mark.parametrize(("rule", "url"), [
+    ("Disallow: /shop?filter[", f"{ORIGIN}/shop?filter[color]=red"),  # PHP-style array parameters
+    ("Disallow: /a[1]/", f"{ORIGIN}/a[1]/x"),
+    ("Disallow: /a%5B1%5D/", f"{ORIGIN}/a[1]/x"),
+    ("Disallow: /a[1]/", f"{ORIGIN}/a%5b1%5d/x"),
+])
+def test_square_brackets_match_raw_or_percent_encoded(rule, url):
+    # RFC 9309 §2.2.2: reserved characters are percent-encoded on both sides before comparing;
+    # a raw "[" in a rule once never matched the URL's "%5B" and the path was allowed.
+    body = f"User-agent: *\n{rule}\n".encode()
+    reasons, crawlable = reasons_for(url, robots_file(body), purpose="search")
+    assert not crawlable and [r.code for r in reasons] == ["robots.disallowed"]

@@ -33,8 +33,10 @@ _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 # Decoded back to the character itself: unreserved (RFC 3986 §6.2.2.2) plus "*" and "$" (§2.2.3).
 _DECODED = _UNRESERVED | {"*", "$"}
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
-# Octets a match path never carries raw: controls, space, non-ASCII and the RFC 3986 "unwise" set.
-_UNSAFE = re.compile(r'[^!#-;=?-\[\]_a-z~]')
+# Octets a match path never carries raw: controls, space, non-ASCII, the RFC 3986 "unwise" set and
+# "[" "]" (gen-delims that may only appear raw in an IP-literal host, RFC 3986 §3.2.2; a path
+# carries them percent-encoded, as urls.match_path and Scrapy's Request.url give them).
+_UNSAFE = re.compile(r'[^!#-;=?-Z_a-z~]')
 
 
 def _normalise_escape(match: re.Match[str]) -> str:
