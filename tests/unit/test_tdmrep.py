@@ -29,6 +29,14 @@ def test_patterns_and_no_match():
     assert tdm.match("/c") is None
 
 
+def test_a_slash_in_the_query_of_a_location_still_matches():
+    # FirstMatch indexes patterns by their first path segment; a "/" in the query once gave the
+    # pattern a key its URLs (whose query "/" is "%2F") never had, so it never matched.
+    tdm = parse([{"location": "/page?id=1/", "tdm-reservation": 1}, {"location": "/a[1]/", "tdm-reservation": 1}])
+    assert tdm.match("/page?id=1/2").number == 1
+    assert tdm.match("/a%5B1%5D/x").number == 2
+
+
 def test_absolute_url_location_uses_its_path():
     tdm = parse([{"location": "https://example.com/news/", "tdm-reservation": 1}])
     assert tdm.match("/news/1").number == 1

@@ -98,9 +98,13 @@ class FirstMatch:
 
     @staticmethod
     def _segment(text: str) -> str | None:
-        """``/a/`` for ``/a/b...``; None when the text does not reach a second ``/``."""
-        second = text.find("/", 1) if text.startswith("/") else -1
-        return text[: second + 1] if second > 0 else None
+        """``/a/`` for ``/a/b...``; None when the path (before any ``?``) has no second ``/``.
+
+        Only the path counts: a ``/`` in the query is ``%2F`` in a canonical match path but raw in
+        a pattern's literal, so a key taken from the query would never meet its URLs."""
+        path = text.split("?", 1)[0]
+        second = path.find("/", 1) if path.startswith("/") else -1
+        return path[: second + 1] if second > 0 else None
 
     def _index(self) -> dict[str, list[int]]:
         by_key: dict[str, list[int]] = {}
