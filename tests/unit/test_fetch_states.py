@@ -226,9 +226,20 @@ def test_body_is_cut_at_max_bytes_and_the_cut_recorded():
     site_file, _ = run({ROBOTS: ok(body=body)})
     limit = POLICY.cache.max_bytes
     assert limit >= 500 * 1024  # RFC 9309 §2.5
-    assert site_file.parsed.data == body[:limit]
+    complete = body[: body.rfind(b"\n", 0, limit) + 1]
+    assert site_file.parsed.data == complete  # only complete lines are rules
     assert site_file.body == body[:limit] and site_file.evidence.sha256 == sha256_hex(body[:limit])
     assert f"body cut at {limit} bytes" in site_file.evidence.location
+
+
+def test_the_incomplete_last_line_of_a_cut_file_is_not_a_rule():
+    # "Allow: /press/kit.html" cut to "Allow: /" would have allowed the whole site.
+    head = b"User-agent: *\nDisallow: /\n"
+    body = head + b"#" + b"x" * (POLICY.cache.max_bytes - len(head) - 10) + b"\nAllow: /press/kit.html\n"
+    site_file, _ = run({ROBOTS: ok(body=body)})
+    assert site_file.parsed.data == body[: body.index(b"Allow")]  # the parser never sees "Allow: /"
+    assert "incomplete last line is ignored" in site_file.evidence.location
+    assert site_file.body == body[: POLICY.cache.max_bytes]  # the evidence is every byte read
 
 
 def test_transport_truncation_flag_is_recorded():

@@ -173,7 +173,14 @@ class SiteFileFetch:
         body, cut = self._cut(outcome)
         parse = self._parse or parser_for(self.kind)
         note = f"; body cut at {self.policy.cache.max_bytes} bytes (RFC 9309 §2.5)" if cut else ""
-        self._finish(SiteFileStatus.PARSED, outcome, "", parsed=parse(body), body=body, note=note)
+        rules = body
+        if cut and self.kind in _LINE_BASED:
+            # RFC 9309 §2.5 lets a crawler stop reading, not invent a rule: the cut's last line is
+            # incomplete ("Allow: /press/kit.html" cut to "Allow: /" would allow the whole site),
+            # so only complete lines are parsed. The evidence keeps every byte that was read.
+            rules = body[: max(body.rfind(b"\n"), body.rfind(b"\r")) + 1]
+            note += "; its incomplete last line is ignored"
+        self._finish(SiteFileStatus.PARSED, outcome, "", parsed=parse(rules), body=body, note=note)
 
     def _unreachable(self, outcome: FetchOutcome, error: str) -> None:
         previous = self.previous
@@ -245,6 +252,10 @@ class SiteFileFetch:
     def _cut(self, outcome: FetchOutcome) -> tuple[bytes, bool]:
         limit = self.policy.cache.max_bytes
         return outcome.body[:limit], outcome.truncated or len(outcome.body) > limit
+
+
+# Site-wide files read line by line, where a cut can leave a rule half-written.
+_LINE_BASED = frozenset(("robots.txt", "ai.txt"))
 
 
 def _last_good(previous: SiteFile | None) -> SiteFile | None:
