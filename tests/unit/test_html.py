@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import pytest
+
 from copyright_guard.core import html
 from copyright_guard.core.evaluate import evaluate
 from copyright_guard.core.html import scan_html
@@ -50,6 +52,17 @@ def test_json_ld_and_itemprops_cover_the_body():
 def test_without_head_element_the_scan_stops_at_body():
     head = scan_html(b'<meta name="a" content="1"><body><meta name="b" content="2">')
     assert head.metas == (("a", "1"),)
+
+
+@pytest.mark.parametrize("hiding", [
+    b"<!-- </head> -->", b"<!-- <body> -->", b"<script>s='</head>'</script>", b"<SCRIPT>s='</HEAD>'</SCRIPT>",
+    b"<style>/* </head> */</style>", b"<!-- a <!-- b </head> -->",
+])
+def test_a_head_end_inside_a_comment_or_script_does_not_end_the_head(hiding):
+    # The fast path bounds the walk at the first "</head"; one that is text (inside a comment or
+    # a script) once hid every meta after it, and a noai page was allowed.
+    page = b"<html><head>" + hiding + b"<meta name='robots' content='noai'></head><body><meta name=x content=y>"
+    assert scan_html(page).metas == (("robots", "noai"),)
 
 
 def test_window_and_hostile_input():

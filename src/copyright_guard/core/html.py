@@ -302,6 +302,19 @@ def scan_html(body: bytes) -> HtmlHead:
     return HtmlHead(body)
 
 
+def _maybe_in_block(lower: bytes, end: int) -> bool:
+    """Might offset ``end`` lie inside a comment or a script/style block (HTML tokeniser states
+    in which "</head" is text)? Errs towards yes: a wrong yes only costs the slow path."""
+    comment = lower.rfind(b"<!--", 0, end)
+    if comment >= 0 and lower.find(b"-->", comment + 4, end) < 0:
+        return True
+    for tag in (b"script", b"style"):
+        opened = lower.rfind(b"<" + tag, 0, end)
+        if opened >= 0 and lower.find(b"</" + tag, opened, end) < 0:
+            return True
+    return False
+
+
 def _walk_head(body: bytes):
     """``(lower-cased head, meta spans, link spans, interesting scripts)`` of the head."""
     limit = min(len(body), WINDOW)
@@ -313,6 +326,10 @@ def _walk_head(body: bytes):
         found = _HEAD_END.search(body, 0, limit)
         end = found.start() if found is not None else limit
     lower = body[: end + 6].lower()  # + "</head" so the walk sees where the head ends
+    if end < limit and _maybe_in_block(lower, end):
+        # That "</head" may be text inside a comment or a script/style block, which the walk skips
+        # whole: walk the whole window so a meta after it is not hidden (rare; costs a lower()).
+        lower = body[:limit].lower()
     meta_spans: list[tuple[int, int, int, int]] = []
     link_spans: list[tuple[int, int, int, int]] = []
     scripts: list[tuple[str, str]] = []
