@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from copyright_guard.core import ai_txt, aipref, content_signal, robots_meta, tdmrep
+from copyright_guard.core.location import content_signal_lines
 from copyright_guard.core.evaluate import SiteView, evaluate
 from copyright_guard.core.html import scan_html
 from copyright_guard.core.model import Evidence, SiteFile, SiteFileStatus, Value, sha256_hex
@@ -160,7 +161,8 @@ CONTENT_SIGNAL_CASES = [
                          ids=[f"{c[0]}:{c[1]}" for c in CONTENT_SIGNAL_CASES])
 def test_content_signal_groups(name, token, expected, unreadable):
     robots = parse_robots((ROBOTS_RESOURCES / name).read_bytes())
-    lines = [(line, "group") for line in robots.group_for(token).records("content-signal")]
+    group_lines, scope = content_signal_lines(robots, token)  # the rule location_signals applies
+    lines = [(line, scope) for line in group_lines]
     lines += [(line, "global") for line in robots.global_records("content-signal")]
     signals = [s for line, scope in lines for s in content_signal.line_signals(line, lambda l: ev(l.cite()), scope)]
     assert {s.category: s.value.value for s in signals if s.value is not Value.UNKNOWN} == expected

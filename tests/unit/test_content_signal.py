@@ -61,3 +61,22 @@ def test_evaluate_group_and_global_lines(now):
     assert decide("/x", now, site, purpose="search").verdict.value == "allow"
     off = policy("[sources]\ncontent_signal = false\n")
     assert decide("/x", now, site, pol=off).verdict.value == "allow"
+
+
+def test_the_star_groups_signal_applies_when_our_own_group_has_none(now):
+    # Cloudflare's managed robots.txt writes its site-wide reservation in the "*" group; a file
+    # that also names us for Disallow rules only must not hide it (found by a review: allowed).
+    robots = (b"User-agent: *\nContent-Signal: search=yes, ai-train=no\nAllow: /\n\n"
+              b"User-agent: CopyrightGuardBot\nDisallow: /admin/\n")
+    site = SiteView(robots=site_file("robots.txt", robots, now))
+    (reason,) = decide("/x", now, site).deny_reasons
+    assert reason.code == "content-signal.reserved" and "in the * group" in reason.detail
+    assert decide("/x", now, site, purpose="search").verdict.value == "allow"
+
+
+def test_our_own_groups_signal_replaces_the_star_groups(now):
+    # What the site tells us specifically is meant for us (crawler-commons' group-scoped reading).
+    robots = (b"User-agent: *\nContent-Signal: ai-train=no\n\n"
+              b"User-agent: CopyrightGuardBot\nContent-Signal: ai-train=yes\nDisallow: /admin/\n")
+    site = SiteView(robots=site_file("robots.txt", robots, now))
+    assert decide("/x", now, site).verdict.value == "allow"

@@ -42,10 +42,15 @@ def parse_line(value: str) -> tuple[tuple[tuple[str, Value, str], ...], tuple[st
     return tuple(pairs), tuple(problems)
 
 
+# Where the line was found (location.content_signal_lines): our own group, the "*" group, or
+# outside any group.
+_WHERE = {"group": "in our group", "star": "in the * group", "global": "outside any group"}
+
+
 def line_signals(line: object, make_evidence: Callable[[object], Evidence], scope: str,
                  addressees: tuple[str, ...] = ("*",)) -> list[Signal]:
     """Signals from one ``Content-Signal`` RobotsLine (``.value``). Never raises."""
-    where = "in our group" if scope == "group" else "outside any group"
+    where = _WHERE.get(scope, "outside any group")
     pairs, problems = parse_line(str(getattr(line, "value", "")))
     if not pairs and not problems:
         return []

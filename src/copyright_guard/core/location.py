@@ -77,6 +77,27 @@ def _cite(line: object) -> str:
     return f"robots.txt line {getattr(line, 'number', '?')}: {getattr(line, 'raw', '')}"
 
 
+def content_signal_lines(robots, token: str) -> tuple[list, str]:
+    """``(Content-Signal lines, scope)`` that speak to ``token`` from within a group.
+
+    No spec says whether the line is group-scoped (protocols.md §4). Our reading: the lines of our
+    own group when it has any - a site that tells us something specifically means it for us (as
+    crawler-commons' group-scoped test files expect) - else those of the ``*`` group, which is
+    where Cloudflare's managed robots.txt writes its site-wide reservation (``search=yes,
+    ai-train=no``), even when the file has a group naming us for Disallow rules only.
+    Returns ``([], "")`` when neither has one.
+    """
+    group = robots.group_for(token)
+    lines = group.records("content-signal")
+    if lines:
+        return lines, "group" if robots.has_group(token) else "star"
+    if robots.has_group(token):
+        star = robots.group_for("*").records("content-signal")
+        if star:
+            return star, "star"
+    return [], ""
+
+
 def may_signal(site, policy) -> bool:
     """False when :func:`location_signals` gives no signal for any URL of ``site``: no Content-Usage
     or Content-Signal record for our group or the whole file, and no tdmrep.json, ai.txt or RSL
@@ -87,7 +108,8 @@ def may_signal(site, policy) -> bool:
         group = robots.group_for(policy.crawler.product_token)
         if sources.content_usage and group.records("content-usage"):
             return True
-        if sources.content_signal and (group.records("content-signal") or robots.global_records("content-signal")):
+        if sources.content_signal and (content_signal_lines(robots, policy.crawler.product_token)[0]
+                                       or robots.global_records("content-signal")):
             return True
     if sources.tdmrep and site_parsed(site.tdmrep) is not None:
         return True
@@ -110,8 +132,9 @@ def location_signals(target, site, policy) -> list[Signal]:
         if sources.content_usage:
             signals.extend(aipref.robots_signals(group.records("content-usage"), target.path, line_evidence))
         if sources.content_signal:
-            for line in group.records("content-signal"):
-                signals.extend(content_signal.line_signals(line, line_evidence, "group"))
+            lines, scope = content_signal_lines(robots, policy.crawler.product_token)
+            for line in lines:
+                signals.extend(content_signal.line_signals(line, line_evidence, scope))
             for line in robots.global_records("content-signal"):
                 signals.extend(content_signal.line_signals(line, line_evidence, "global"))
     if sources.tdmrep:
