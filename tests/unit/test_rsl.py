@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from optout_helpers import decide, ev, response, site_file
+from optout_helpers import decide, ev, policy, response, site_file
 
 from copyright_guard.core import rsl
 from copyright_guard.core.evaluate import SiteView
@@ -34,7 +34,8 @@ def _signals(origin, path, data=LICENCE):
 
 def test_usage_terms_for_matching_content_only():
     assert _signals("https://example.com", "/news/1") == {
-        ("search", Value.ALLOWED), ("ai-input", Value.ALLOWED), ("ai-train", Value.RESERVED)}
+        # permitted only through the licence server and for a payment: not ours until obtained
+        ("search", Value.RESERVED), ("ai-input", Value.RESERVED), ("ai-train", Value.RESERVED)}
     assert _signals("https://example.com", "/open/x") == {("train-ai", Value.ALLOWED)}  # user terms ignored
     assert _signals("https://example.com", "/") == set()  # the absolute URL names another origin
     assert _signals("https://other.example", "/x") == {("all", Value.RESERVED)}
@@ -54,7 +55,7 @@ def test_an_international_content_url_matches_its_punycode_origin():
 
 def test_conditions_are_in_the_detail():
     (reserved,) = [s for s in rsl.document_signals(rsl.parse_rsl(LICENCE), "https://example.com", "/news/1",
-                                                   "L", ev, "rsl", "path") if s.value is Value.RESERVED]
+                                                   "L", ev, "rsl", "path") if s.category == "ai-train"]
     assert "licence server https://licensing.example/api" in reserved.detail and "payment crawl" in reserved.detail
     assert reserved.evidence.location == 'RSL licence L <content url="/news/*">: prohibits usage ai-train'
 
@@ -89,7 +90,21 @@ def test_evaluate_robots_named_licence(now):
     (deny,) = decision.deny_reasons
     assert deny.code == "rsl.reserved" and deny.evidence.url == "https://example.com/license.xml"
     assert deny.evidence.body == LICENCE
-    assert decide("/news/today", now, site, purpose="search").verdict.value == "allow"
+    # search is permitted only through the licence server, for a payment: reserved until obtained
+    (search,) = decide("/news/today", now, site, purpose="search").deny_reasons
+    assert "permits usage search only under a licence we must obtain" in search.detail
+    assert "licence server https://licensing.example/api" in search.detail
+    assert decide("/open/page", now, site, purpose="train-ai").verdict.value == "allow"  # free, no server
+
+
+def test_a_contract_in_the_policy_lifts_a_licence_server_condition(now):
+    robots = b"License: https://example.com/license.xml\nUser-agent: *\nAllow: /\n"
+    licence = site_file("rsl", LICENCE, now, url="https://example.com/license.xml")
+    site = SiteView(robots=site_file("robots.txt", robots, now), rsl=(licence,))
+    contracted = policy('[[licences]]\nsource = "https://example.com/news/"\ncontract = "RSL-2026-7"\n'
+                        'purposes = ["search"]\n')
+    decision = decide("/news/today", now, site, purpose="search", pol=contracted)
+    assert decision.verdict.value == "allow" and "RSL-2026-7" in " ".join(r.detail for r in decision.reasons)
 
 
 def test_evaluate_linked_licence_post_fetch(now):

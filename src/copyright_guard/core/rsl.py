@@ -107,12 +107,18 @@ def document_signals(doc: RslDocument, origin: str, path: str, licence_url: str,
             continue
         for terms in content.licences:
             conditions = _conditions(content, terms)
-            for values, value in ((terms.prohibits, Value.RESERVED), (terms.permits, Value.ALLOWED)):
-                verb = "prohibits" if value is Value.RESERVED else "permits"
+            # A permission under conditions - a licence server ("clients must obtain a license for
+            # this asset, even if the license is free", protocols.md §6) or a payment - is one we
+            # hold only once the licence is obtained: until then that use stays reserved. A
+            # [[licences]] entry in the policy (the contract) lifts it like any reservation.
+            permitted = Value.RESERVED if conditions else Value.ALLOWED
+            for values, value, verb in ((terms.prohibits, Value.RESERVED, "prohibits"),
+                                        (terms.permits, permitted, "permits")):
                 for token in values:
                     location = f'RSL licence {licence_url} <content url="{content.url}">: {verb} usage {token}'
+                    only = " only under a licence we must obtain" if verb == "permits" and conditions else ""
                     signals.append(Signal(source, VOCABULARY, token, value, make_evidence(location), scope=scope,
-                                          detail=f"RSL licence {licence_url} {verb} usage {token} for "
+                                          detail=f"RSL licence {licence_url} {verb} usage {token}{only} for "
                                                  f"{content.url}{conditions}"))
     return signals
 
