@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from portal_helpers import START, advance_to, csrf_of, submit_form
+from portal_helpers import START, advance_to, csrf_of, login, submit_form
 
 from copyright_guard.core.evaluate import evaluate
 from copyright_guard.store import complaints as store
@@ -41,6 +41,43 @@ def test_logout_ends_the_session(reviewer_client):
     assert reviewer_client.get("/review", follow_redirects=False).headers["location"].startswith("/login")
 
 
+def test_logout_ends_the_session_for_a_copy_of_its_cookie_too(reviewer_client, app):
+    from fastapi.testclient import TestClient
+
+    copied = reviewer_client.cookies.get("cg_session")
+    response = reviewer_client.post("/logout", data={"csrf_token": reviewer_client.csrf}, follow_redirects=False)
+    assert response.status_code == 303
+    with TestClient(app, cookies={"cg_session": copied}) as thief:
+        assert thief.get("/review", follow_redirects=False).status_code == 303
+        assert thief.get("/api/complaints").status_code == 401
+    login(reviewer_client)  # logging in again starts a new session, which works
+    assert reviewer_client.get("/review", follow_redirects=False).status_code == 200
+
+
+def test_a_login_lasts_eight_hours_however_active(reviewer_client, clock):
+    for _ in range(15):  # busy all day: every response re-signs the cookie
+        clock.advance(minutes=30)
+        assert reviewer_client.get("/review", follow_redirects=False).status_code == 200
+    assert reviewer_client.get("/api/complaints").status_code == 200
+    clock.advance(minutes=31)  # 8 h 01 min after login
+    assert reviewer_client.get("/review", follow_redirects=False).headers["location"].startswith("/login")
+    assert reviewer_client.get("/api/complaints").status_code == 401
+
+
+def test_a_session_without_a_login_time_is_refused(app, reviewer):
+    import base64
+    import json
+
+    from fastapi.testclient import TestClient
+    from itsdangerous import TimestampSigner
+
+    # What a cookie signed before login times were recorded holds: only the name.
+    forged = TimestampSigner("test-secret-key-for-signing-cookies").sign(
+        base64.b64encode(json.dumps({"reviewer": "rev1"}).encode())).decode()
+    with TestClient(app, cookies={"cg_session": forged}) as client:
+        assert client.get("/review", follow_redirects=False).status_code == 303
+
+
 def test_disabled_reviewer_loses_access_at_once(reviewer_client, engine):
     from copyright_guard.store import reviewers
 
@@ -56,6 +93,7 @@ def test_list_filters_and_overdue_marking(reviewer_client, clock):
     page = reviewer_client.get("/review", params={"status": "received"}).text
     assert "CG-2026-0001" in page and "CG-2026-0002" not in page
     clock.advance(days=3)
+    login(reviewer_client)  # a login lasts 8 hours
     overdue = reviewer_client.get("/review", params={"overdue": "1"}).text
     assert "CG-2026-0001" in overdue and "overdue: acknowledgement due" in overdue and "CG-2026-0002" not in overdue
 

@@ -49,10 +49,12 @@ def create_app(
     submissions_per_hour: int = 10,
     logins_per_15_minutes: int = 20,
     max_body_bytes: int = MAX_BODY,
+    session_lifetime: int = security.SESSION_LIFETIME,
     clock: Callable[[], datetime] = utc_now,
 ) -> FastAPI:
     """The portal for ``engine`` under ``policy``. ``secret_key`` signs session cookies (a random
-    one per process when absent: sessions then end when the server restarts)."""
+    one per process when absent: sessions then end when the server restarts). A reviewer's login
+    lasts ``session_lifetime`` seconds, however active the session."""
     app = FastAPI(
         title="copyright-guard complaints",
         version=__version__,
@@ -66,6 +68,8 @@ def create_app(
     app.state.clock = clock
     app.state.submit_limiter = security.RateLimiter(submissions_per_hour, 3600)
     app.state.login_limiter = security.RateLimiter(logins_per_15_minutes, 900)
+    app.state.session_lifetime = session_lifetime
+    app.state.ended_sessions = security.EndedSessions()
     app.state.templates = _templates()
 
     from . import api, crawler, public, review
@@ -77,10 +81,11 @@ def create_app(
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _error_handlers(app)
 
-    # Outermost last: headers on every answer, then the body cap, then sessions.
+    # Outermost last: headers on every answer, then the body cap, then sessions. The cookie's
+    # max_age is renewed on every response; the login time inside it is what ends a session.
     app.add_middleware(SessionMiddleware, secret_key=secret_key or secrets.token_urlsafe(32),
                        session_cookie="cg_session", same_site="lax", https_only=secure_cookies,
-                       max_age=8 * 3600)
+                       max_age=session_lifetime)
     app.add_middleware(security.BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(security.SecurityHeadersMiddleware)
     return app

@@ -106,15 +106,14 @@ async def login(request: Request) -> Response:
         limiter.record(security.client_key(request))
         return render(request, "login.html", {"next": next_path, "error": "The user name or password is not right.",
                                               "username": username}, status=401)
-    request.session.clear()  # a fresh session (and CSRF token) on login: no session fixation
-    request.session["reviewer"] = name
+    security.start_session(request, name)
     return RedirectResponse(next_path, status_code=303)
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     await security.require_csrf_form(request)
-    request.session.clear()
+    security.end_session(request)
     return RedirectResponse("/", status_code=303)
 
 

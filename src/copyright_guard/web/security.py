@@ -2,8 +2,12 @@
 a request-body cap, reviewer authentication, and response headers.
 
 Sessions are Starlette's signed cookies (itsdangerous): HttpOnly, SameSite=Lax, and Secure when
-the portal is served over HTTPS (``--secure-cookies``). They hold only the reviewer's name and
-the CSRF token, never complaint data.
+the portal is served over HTTPS (``--secure-cookies``). They hold only the reviewer's name, a random
+session id, the login time and the CSRF token, never complaint data. A signed cookie cannot be
+recalled, so two checks bound what a copied one is worth: a login lasts :data:`SESSION_LIFETIME`
+from the moment of login however active the session is, and logging out records the session id as
+ended (:class:`EndedSessions`), so the same cookie replayed afterwards is refused (OWASP Session
+Management Cheat Sheet: absolute timeout; invalidate the session on logout).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..store import reviewers
+
+SESSION_LIFETIME = 8 * 3600  # seconds from login, whatever the activity (absolute timeout)
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -216,18 +222,75 @@ class LoginRequired(Exception):
         self.next_path = next_path
 
 
+class EndedSessions:
+    """Session ids ended by a logout, each kept until the session would have expired anyway.
+
+    Held in memory, per process: several ``serve`` processes, or a restart with a fixed secret key,
+    do not share it - the absolute lifetime still ends every session at most
+    :data:`SESSION_LIFETIME` after its login."""
+
+    def __init__(self) -> None:
+        self._ended: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def end(self, session_id: str, expires_at: float, now: float) -> None:
+        with self._lock:
+            self._ended[session_id] = expires_at
+            for old in [k for k, until in self._ended.items() if until <= now]:
+                del self._ended[old]
+
+    def __contains__(self, session_id: object) -> bool:
+        with self._lock:
+            return session_id in self._ended
+
+
+def _timestamp(request: Request) -> float:
+    return request.app.state.clock().timestamp()
+
+
+def start_session(request: Request, name: str) -> None:
+    """Log ``name`` in: a fresh session (new CSRF token: no session fixation), a random session id
+    that logout can end, and the login time the absolute lifetime counts from."""
+    request.session.clear()
+    request.session["reviewer"] = name
+    request.session["sid"] = secrets.token_urlsafe(16)
+    request.session["login_at"] = int(_timestamp(request))
+    request.state.reviewer_checked = None
+
+
+def end_session(request: Request) -> None:
+    """Log out: this session id is refused from now on, even in a copy of the cookie."""
+    session_id, login_at = request.session.get("sid"), request.session.get("login_at")
+    if isinstance(session_id, str) and isinstance(login_at, int):
+        request.app.state.ended_sessions.end(session_id, login_at + request.app.state.session_lifetime,
+                                             _timestamp(request))
+    request.session.clear()
+    request.state.reviewer_checked = None
+
+
+def _session_current(request: Request) -> bool:
+    """The session was started by a login, is within its absolute lifetime and was not ended."""
+    session_id, login_at = request.session.get("sid"), request.session.get("login_at")
+    if not isinstance(session_id, str) or not isinstance(login_at, int):
+        return False  # a cookie from before login times were recorded: log in again
+    now = _timestamp(request)
+    return login_at <= now + 60 and now < login_at + request.app.state.session_lifetime \
+        and session_id not in request.app.state.ended_sessions
+
+
 def session_reviewer(request: Request) -> str | None:
-    """The reviewer logged in on this session, if the account is still active (a disabled account
-    loses access at its next request)."""
+    """The reviewer logged in on this session, if the session is current (not expired, not logged
+    out) and the account is still active (a disabled account loses access at its next request)."""
     name = request.session.get("reviewer")
     # Asked twice per reviewer page (the dependency, then render): one query per request, re-asked
     # only if the session's reviewer changed in between (login, logout).
     checked = getattr(request.state, "reviewer_checked", None)
     if checked is not None and checked[0] == name:
         return checked[1]
-    found = name if name and reviewers.is_active(request.app.state.engine, name) else None
+    found = name if name and _session_current(request) and reviewers.is_active(request.app.state.engine, name) else None
     if name and found is None:
-        request.session.pop("reviewer", None)
+        for key in ("reviewer", "sid", "login_at"):
+            request.session.pop(key, None)
     request.state.reviewer_checked = (name, found)
     return found
 
