@@ -56,3 +56,20 @@ def test_registered_domain_uses_the_bundled_suffix_list_only(monkeypatch):
     registered_domain.cache_clear()
     assert registered_domain("a.b.example.co.uk") == "example.co.uk"
     assert registered_domain("co.uk") == "co.uk"
+
+
+@pytest.mark.parametrize(("url", "path"), [
+    ("https://a.example/./private/x", "/private/x"),
+    ("https://a.example/pub/../private/x", "/private/x"),
+    ("https://a.example/%2e/private/x", "/private/x"),  # %2E is "." (RFC 3986 §6.2.2.2)
+    ("https://a.example/%2E%2E/x", "/x"),
+    ("https://a.example/a/.", "/a/"),
+    ("https://a.example/../x?next=/./y", "/x?next=/./y"),  # the query is not a path
+    ("https://a.example/.well-known/tdmrep.json", "/.well-known/tdmrep.json"),
+    ("https://a.example/a/.b/..c/%2efoo", "/a/.b/..c/%2efoo"),
+    ("https://a.example/caf\u00e9/../x", "/x"),  # the general (non-ASCII) path too
+])
+def test_dot_segments_are_resolved_before_matching(url, path):
+    # RFC 3986 §5.2.4: a server serves /./private/x as /private/x, so rules must see that path
+    # (urljoin leaves an absolute link's dots alone and Scrapy requests it as written).
+    assert parse_target(url).path == path

@@ -199,3 +199,9 @@ def test_square_brackets_match_raw_or_percent_encoded(rule, url):
     body = f"User-agent: *\n{rule}\n".encode()
     reasons, crawlable = reasons_for(url, robots_file(body), purpose="search")
     assert not crawlable and [r.code for r in reasons] == ["robots.disallowed"]
+
+
+@pytest.mark.parametrize("path", ["/./x/1", "/pub/../x/1", "/%2e/x/1", "/pub/%2E%2E/x/1"])
+def test_dot_segments_do_not_slip_past_a_disallow(path):
+    reasons, crawlable = reasons_for(f"{ORIGIN}{path}", robots_file(b"User-agent: *\nDisallow: /x/\n"), purpose="search")
+    assert not crawlable and [r.code for r in reasons] == ["robots.disallowed"]

@@ -169,15 +169,51 @@ _QUERY_UNCHANGED = re.compile(r"[A-Za-z0-9_.~/%:@!$&'()*+,;=?-]*\Z")
 
 
 def match_path(path: str, query: str = "") -> str:
-    """RFC 9309 §2.2.2: the path (and query) as sent, with non-ASCII and unsafe octets %-encoded."""
+    """RFC 9309 §2.2.2: the path (and query) as sent, with non-ASCII and unsafe octets %-encoded,
+    and its dot segments resolved (:func:`resolve_dots`)."""
     path = path or "/"
     if not _PATH_UNCHANGED.match(path):
         path = quote(path, safe=_SAFE_PATH)
+    if "/." in path or "%2" in path:
+        path = resolve_dots(path)
     if query:
         if not _QUERY_UNCHANGED.match(query):
             query = quote(query, safe=_SAFE_QUERY)
         return f"{path}?{query}"
     return path
+
+
+_DOT_ESCAPE = re.compile("%2[eE]")
+
+
+def resolve_dots(path: str) -> str:
+    """The path with ``.`` and ``..`` segments removed (RFC 3986 §5.2.4), ``%2E`` read as ``.``
+    (§6.2.2.2: it is unreserved).
+
+    An absolute link to ``/./private/x`` reaches Scrapy unchanged (urljoin resolves dots only in
+    relative references) and a server answers it with ``/private/x``: matched as written, it would
+    slip past ``Disallow: /private/``. Rules are matched against the resource the server serves.
+    """
+    segments = path.split("/")
+    if "%2" in path:
+        segments = [_plain_dots(segment) for segment in segments]
+    if "." not in segments and ".." not in segments:
+        return path
+    resolved: list[str] = []
+    for segment in segments[1:]:  # segments[0] is "" (the path starts with "/")
+        if segment == "..":
+            if resolved:
+                resolved.pop()
+        elif segment != ".":
+            resolved.append(segment)
+    if segments[-1] in (".", ".."):
+        resolved.append("")  # "/a/." is the directory "/a/"
+    return "/" + "/".join(resolved)
+
+
+def _plain_dots(segment: str) -> str:
+    plain = _DOT_ESCAPE.sub(".", segment)
+    return plain if plain in (".", "..") else segment
 
 
 _CONTROL_CHARS = re.compile("[\x00-\x1f\x7f]")
@@ -202,6 +238,8 @@ def parse_target(url: str) -> Target:
         if port is None or int(port) <= 65535:
             host = normalise_host(hostname)
             path = path or "/"
+            if "/." in path or "%2" in path:
+                path = resolve_dots(path)
             return _target(url, scheme, host, int(port) if port else DEFAULT_PORTS[scheme],
                            f"{path}?{query}" if query else path, registered_domain(host))
     if _CONTROL_CHARS.search(url):
