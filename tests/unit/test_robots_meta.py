@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from optout_helpers import decide, ev, policy, response
+from optout_helpers import codes, decide, ev, policy, response
 
 from copyright_guard.core import robots_meta
 
@@ -88,3 +88,11 @@ def test_hostile_header_is_unreadable_not_a_crash(now):
     signals = robots_meta.directive_signals(robots_meta.header_statements(["\x00:,:" * 1000], ev),
                                             "CopyrightGuardBot", frozenset(), True)
     assert signals == []  # parsing garbage directly never raises either
+
+
+def test_meta_of_a_page_without_content_type_is_read(now):
+    # Without a Content-Type the page is sniffed as a browser would (access.py already did): a
+    # server that omits the header cannot hide a noai meta tag.
+    page = b"\n  <!doctype html><html><head><meta name='robots' content='noai'></head></html>"
+    assert codes(decide("/p", now, resp=response("/p", body=page, content_type=""))) == ["robots-meta.reserved"]
+    assert codes(decide("/p", now, resp=response("/p", body=b"plain noai text", content_type=""))) == []

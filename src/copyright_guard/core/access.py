@@ -30,7 +30,7 @@ import re
 from collections.abc import Iterator
 from urllib.parse import urljoin, urlsplit
 
-from .html import HTML_TYPES, HtmlHead, scan_html
+from .html import HtmlHead, is_html, scan_html
 from .model import Effect, Evidence, Reason, ResponseView, sha256_hex
 
 RESTRICTED_STATUSES = {
@@ -74,7 +74,7 @@ def access_reasons(response: ResponseView, head: HtmlHead | None = None) -> list
     if final != response.url and is_login_url(final) and not is_login_url(response.url):
         reasons.append(_reason(f"redirected to the login page {final}: access is restricted (login wall)",
                                _evidence(response, f"redirect to {final}")))
-    if _is_html(response):
+    if is_html(response.content_type, response.body):
         reasons.extend(_markup_reasons(response, head if head is not None else scan_html(response.body)))
     return reasons
 
@@ -162,13 +162,6 @@ def _is_false(value: object) -> bool:
     if isinstance(value, list):
         return any(_is_false(item) for item in value[:16])
     return False
-
-
-def _is_html(response: ResponseView) -> bool:
-    kind = response.content_type
-    if kind:
-        return kind in HTML_TYPES
-    return response.body[:512].lstrip()[:1] == b"<"  # no Content-Type: sniff like a browser would
 
 
 def _evidence(response: ResponseView, location: str, markup: bytes | None = None) -> Evidence:

@@ -31,7 +31,7 @@ from typing import Callable
 from urllib.parse import urljoin
 
 from . import aipref, robots_meta, rsl, tdmrep
-from .html import HTML_TYPES, HtmlHead, scan_html
+from .html import HtmlHead, is_html, scan_html
 from .location import site_evidence, site_parsed
 from .model import Evidence, ResponseView, Signal, Value, sha256_hex
 
@@ -99,7 +99,7 @@ def asset_signals(target, response: ResponseView, site, policy, head: HtmlHead |
     content_type = response.content_type
     relevant: list[tuple[str, str, str]] = []  # (key, content, source text) of the metas we read
     token, peers = policy.crawler.product_token, policy.peer_tokens
-    if content_type in HTML_TYPES and response.body:
+    if response.body and is_html(content_type, response.body):
         if head is None:
             head = scan_html(response.body)
         relevant = head.select_metas(_meta_names(token, peers))

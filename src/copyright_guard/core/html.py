@@ -37,6 +37,15 @@ from typing import Collection
 WINDOW = 256 * 1024
 # Media types read as HTML by the post-fetch checks (access.py, assets.py).
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def is_html(content_type: str, body: bytes) -> bool:
+    """Is a response HTML for the post-fetch checks? Its media type says; without one, sniff as a
+    browser would (WHATWG MIME Sniffing §7.1: markup starts with "<" after white space), so a
+    server that omits Content-Type cannot hide its meta tags."""
+    if content_type:
+        return content_type in HTML_TYPES
+    return body[:512].lstrip()[:1] == b"<"
 _INTERESTING_SCRIPTS = ("application/ld+json", "application/rsl+xml")
 
 # A tag's attribute text, quotes respected, written as an unrolled loop: sre runs a
