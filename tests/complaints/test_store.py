@@ -96,9 +96,25 @@ def test_duplicate_must_point_at_an_existing_complaint(engine):
     lodge(engine)
     for to in ("acknowledged", "under_review"):
         store.transition(engine, "CG-2026-0001", to, actor="r", why="w", now=NOW, rules=RULES)
-    with pytest.raises(store.ComplaintNotFound):
+    with pytest.raises(wf.InputError, match="no complaint CG-2025-0001") as refused:
         store.transition(engine, "CG-2026-0001", "duplicate", actor="r", why="w", now=NOW, rules=RULES,
                          duplicate_of="CG-2025-0001")
+    assert refused.value.field == "duplicate_of"  # a value as typed (422), not a missing page (404)
+
+
+@pytest.mark.parametrize("reference", ["CG-2026-0001\x00", "\x00", "CG-2026-\u0660\u0660\u0660\u0661", "A" * 10_000])
+def test_a_reference_that_cannot_be_one_is_not_found(engine, reference):
+    _, token = lodge(engine)
+    with pytest.raises(store.ComplaintNotFound):
+        store.load(engine, reference)
+    assert store.load_with_token(engine, reference, token) is None
+    assert store.load_with_token(engine, "CG-2026-0001", token + "\x00") is None
+
+
+def test_unknown_status_filter_is_an_input_error(engine):
+    with pytest.raises(wf.InputError) as refused:
+        store.list_complaints(engine, status="bogus")
+    assert refused.value.field == "status"
 
 
 def test_overdue_most_urgent_first(engine):

@@ -65,6 +65,63 @@ def test_each_invalid_field_gets_one_clear_message(change, field, words):
     assert words in errors[field]
 
 
+@pytest.mark.parametrize(("change", "field"), [
+    ({"description": "x" * 25 + "\x00"}, "description"),
+    ({"description": "x" * 25 + "\x1b[31m"}, "description"),
+    ({"description": "x" * 25 + "\ud800"}, "description"),  # a lone surrogate (JSON "\ud800")
+    ({"works": "a\x00b"}, "works"),
+    ({"works": ["fine", "a\x00b"]}, "works"),
+    ({"urls": "https://example.org/\x00"}, "urls"),
+    ({"domains": "pirate\x00.example"}, "domains"),
+])
+def test_control_characters_are_refused_in_every_text(change, field):
+    sub, errors = wf.validate_submission({**FORM, **change})
+    assert sub is None and set(errors) == {field}
+    assert "must not contain control characters" in errors[field]
+
+
+@pytest.mark.parametrize("email", ["a\x00b@example.com", "ab@exa\x00mple.com", "ab@example.c\x7fom", "ab\x9b@example.com"])
+def test_email_with_control_characters_is_refused(email):
+    assert "email" in wf.validate_submission({**FORM, "email": email})[1]
+
+
+def test_multi_line_text_keeps_tabs_and_line_breaks():
+    sub = submission(description="First line.\r\n\tSecond line, indented.\nThird.")
+    assert sub.description == "First line.\r\n\tSecond line, indented.\nThird."
+
+
+def test_target_count_messages_name_the_field_that_caused_them():
+    errors = wf.validate_submission({**FORM, "urls": "", "works": "\n".join(f"w{i}" for i in range(101))})[1]
+    assert set(errors) == {"works"} and "at most 100" in errors["works"]
+    errors = wf.validate_submission({**FORM, "works": "", "domains": "\n".join(f"d{i}.example" for i in range(100))})[1]
+    assert set(errors) == {"domains"}  # the URL came first: the 101st target is a domain
+    errors = wf.validate_submission({**FORM, "urls": [], "works": [" ", ""]})[1]
+    assert set(errors) == {"works"} and "at least one" in errors["works"]
+
+
+def test_reasons_and_notes_refuse_control_characters():
+    c = received()
+    with pytest.raises(wf.InputError, match="control characters") as refused:
+        wf.transition(c, "acknowledged", actor="r", why="a\x00b", now=NOW)
+    assert refused.value.field == "why"
+    with pytest.raises(wf.InputError, match="control characters") as refused:
+        wf.note(actor="r", text="a\x00b", now=NOW)
+    assert refused.value.field == "text"
+    assert wf.note(actor="r", text="line one\n\tline two", now=NOW).why == "line one\n\tline two"
+
+
+def test_duplicate_of_only_with_a_duplicate_decision():
+    c = received()
+    with pytest.raises(wf.InputError, match="only when the complaint moves to duplicate") as refused:
+        wf.transition(c, "acknowledged", actor="r", why="w", now=NOW, duplicate_of="nope")
+    assert refused.value.field == "duplicate_of"
+    for to in ("acknowledged", "under_review"):
+        c, _ = wf.transition(c, to, actor="r", why="w", now=NOW)
+    for bad in ("nope", "CG-2026-\u0660\u0660\u0660\u0661"):  # Arabic-Indic digits are not a reference
+        with pytest.raises(wf.InputError, match="not a complaint reference"):
+            wf.transition(c, "duplicate", actor="r", why="w", now=NOW, duplicate_of=bad)
+
+
 def test_receive_sets_due_dates_from_policy_rules():
     complaint, event = wf.receive(submission(), reference="CG-2026-0007", now=NOW,
                                   acknowledge_within_days=2, decide_within_days=30, channel="api")

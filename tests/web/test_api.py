@@ -5,9 +5,13 @@ from __future__ import annotations
 import base64
 
 import pytest
-from portal_helpers import PASSWORD, api_body, submit_api
+from fastapi.testclient import TestClient
+from portal_helpers import PASSWORD, START, api_body, csrf_of, login, submit_api, submit_form
 
 from copyright_guard.store import complaints as store
+from copyright_guard.store import reviewers
+from copyright_guard.store.db import connect
+from copyright_guard.web.app import create_app
 
 BASIC = {"authorization": "Basic " + base64.b64encode(f"rev1:{PASSWORD}".encode()).decode()}
 
@@ -149,3 +153,59 @@ def test_wrong_basic_credentials_are_401(client, reviewer):
     response = client.get("/api/complaints", headers=bad)
     assert response.status_code == 401 and response.headers["www-authenticate"].startswith("Basic")
     assert client.get("/api/complaints", headers={"authorization": "Basic !!!"}).status_code == 401
+
+
+@pytest.mark.parametrize("db", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_control_characters_are_refused_or_not_found_never_a_server_error(request, db, policy, clock):
+    # PostgreSQL refuses NUL in text values: nothing typed may carry one to the database.
+    engine = request.getfixturevalue("engine") if db == "sqlite" else connect(request.getfixturevalue("pg_url"))
+    try:
+        reviewers.add(engine, "rev1", PASSWORD, now=START)
+        app = create_app(engine, policy, secret_key="test-secret-key-for-signing-cookies", clock=clock)
+        with TestClient(app, raise_server_exceptions=False) as client:
+            token = submit_api(client).json()["tracking_token"]
+            bad = submit_api(client, description="x" * 25 + "\x00", email="a\x00b@example.com", works=["a\x00b"])
+            assert bad.status_code == 422
+            assert {e["field"] for e in bad.json()["errors"]} == {"description", "email", "works"}
+            form = submit_form(client, description="x" * 25 + "\x00")
+            assert form.status_code == 422 and "must not contain control characters" in form.text
+            assert client.get("/status", params={"reference": "CG-2026-0001\x00", "token": token}).status_code == 404
+            assert client.get("/api/status/CG-2026-0001%00", headers={"x-tracking-token": token}).status_code == 404
+            assert client.get("/api/complaints/CG-2026-0001%00", headers=BASIC).status_code == 404
+            note = client.post("/api/complaints/CG-2026-0001/notes", headers=BASIC, json={"text": "a\u0000b"})
+            assert note.status_code == 422 and note.json()["errors"] == [
+                {"field": "text", "message": "the note must not contain control characters"}]
+            why = client.post("/api/complaints/CG-2026-0001/transitions", headers=BASIC,
+                              json={"to": "acknowledged", "why": "a\u0000b"})
+            assert why.status_code == 422 and why.json()["errors"][0]["field"] == "why"
+            nul_basic = {"authorization": "Basic " + base64.b64encode(f"al\x00ice:{PASSWORD}".encode()).decode()}
+            assert client.get("/api/complaints", headers=nul_basic).status_code == 401
+            login_token = csrf_of(client.get("/login").text)
+            refused = client.post("/login", data={"csrf_token": login_token, "username": "al\x00ice", "password": "x"})
+            assert refused.status_code == 401 and "not right" in refused.text
+            csrf = login(client)
+            page = client.post("/review/complaints/CG-2026-0001/note", data={"csrf_token": csrf, "text": "a\x00b"})
+            assert page.status_code == 422 and "must not contain control characters" in page.text
+            assert [e.why for e in store.load(engine, "CG-2026-0001").events if e.kind == "note"] == []
+    finally:
+        if db == "postgresql":
+            engine.dispose()
+
+
+def test_input_errors_are_422_with_their_field(client, reviewer):
+    submit_api(client)
+    submit_api(client)
+    listed = client.get("/api/complaints", headers=BASIC, params={"status": "bogus"})
+    assert listed.status_code == 422 and listed.json()["errors"][0]["field"] == "query.status"
+    for duplicate_of in ("nope", "CG-2026-0002"):  # only a duplicate decision names an original
+        response = client.post("/api/complaints/CG-2026-0001/transitions", headers=BASIC,
+                               json={"to": "acknowledged", "why": "x", "duplicate_of": duplicate_of})
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"] == [{"field": "duplicate_of", "message": response.json()["detail"]}]
+    for status in ("acknowledged", "under_review"):
+        client.post("/api/complaints/CG-2026-0001/transitions", headers=BASIC, json={"to": status, "why": "w"})
+    for duplicate_of, words in (("nope", "not a complaint reference"), ("CG-2026-0404", "no complaint CG-2026-0404")):
+        response = client.post("/api/complaints/CG-2026-0001/transitions", headers=BASIC,
+                               json={"to": "duplicate", "why": "x", "duplicate_of": duplicate_of})
+        assert response.status_code == 422 and words in response.json()["detail"]
+    assert store.load(client.app.state.engine, "CG-2026-0001").complaint.status.value == "under_review"

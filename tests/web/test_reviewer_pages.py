@@ -123,7 +123,7 @@ def test_illegal_transition_and_missing_reason_are_explained(reviewer_client):
     assert response.status_code == 409 and "it can move to acknowledged, not upheld" in response.text
     response = reviewer_client.post("/review/complaints/CG-2026-0001/transition",
                                     data={"csrf_token": reviewer_client.csrf, "to": "acknowledged", "why": " "})
-    assert response.status_code == 409 and "must say why" in response.text
+    assert response.status_code == 422 and "must say why" in response.text
 
 
 def test_duplicate_decision_names_the_original(reviewer_client, engine):

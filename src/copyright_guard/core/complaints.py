@@ -105,14 +105,33 @@ ATTACHMENT_TYPES: Mapping[str, tuple[bytes, ...] | None] = {
     "text/plain": None,
 }
 
-REFERENCE_RE = re.compile(r"CG-(\d{4})-(\d{4,})")
+# ASCII digits only: \d would also take other scripts' digits (CG-2026-٠٠٠١).
+REFERENCE_RE = re.compile(r"CG-([0-9]{4})-([0-9]{4,})")
+# Control characters (C0 but tab, LF and CR; DEL; C1) and lone surrogates are not text: PostgreSQL
+# refuses NUL in a text value, UTF-8 cannot encode a surrogate, and the rest would reach reviewers'
+# terminals and emails. One-line fields refuse tab, LF and CR as well (``str.isprintable``).
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 # A pragmatic address check (RFC 5322's full grammar is not what a form wants): one @, a dot in the
-# domain, no spaces or angle brackets (header injection).
-EMAIL_RE = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\".]+")
+# domain, no spaces, angle brackets or control characters (header injection).
+_EMAIL_CHAR = r"[^@\s<>,;\"\x00-\x1f\x7f-\x9f\ud800-\udfff"
+EMAIL_RE = re.compile(rf"{_EMAIL_CHAR}]+@{_EMAIL_CHAR}]+\.{_EMAIL_CHAR}.]+")
 
 
 class WorkflowError(ValueError):
     """A transition or an input the workflow refuses. ``str()`` is one line naming what is wrong."""
+
+
+class InputError(WorkflowError):
+    """A value as typed is unusable (the portal answers 422, not 409): ``field`` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a control character other than tab, LF and CR, or a lone surrogate."""
+    return _CONTROL_RE.search(text) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +259,10 @@ def parse_target_value(kind: TargetKind, raw: str) -> ComplaintTarget:
     return ComplaintTarget(kind, raw)
 
 
+TARGET_FIELDS = (("works", TargetKind.WORK), ("urls", TargetKind.URL), ("domains", TargetKind.DOMAIN))
+TARGET_LABELS = {"works": "Works", "urls": "URLs", "domains": "Domains"}
+
+
 def validate_submission(fields: Mapping[str, object]) -> tuple[Submission | None, dict[str, str]]:
     """Validate a complaint as typed into the form, the API or the CLI.
 
@@ -276,19 +299,30 @@ def validate_submission(fields: Mapping[str, object]) -> tuple[Submission | None
         errors["type"] = "Choose what the complaint is about."
 
     targets: list[ComplaintTarget] = []
-    for field, target_kind in (("works", TargetKind.WORK), ("urls", TargetKind.URL), ("domains", TargetKind.DOMAIN)):
-        for line in _lines(fields.get(field)):
+    keys: set[tuple[str, str]] = set()
+    too_many = ""  # the field whose targets went past MAX_TARGETS
+    for field, target_kind in TARGET_FIELDS:
+        raw = fields.get(field)
+        if any(has_control_characters(str(item)) for item in ([raw] if isinstance(raw, str) else raw or ())):
+            errors[field] = f"{TARGET_LABELS[field]} must not contain control characters."
+            continue
+        for line in _lines(raw):
             try:
                 target = parse_target_value(target_kind, line)
             except WorkflowError as exc:
                 errors.setdefault(field, f"{str(exc)[0].upper()}{str(exc)[1:]}.")
                 continue
-            if target.key not in {t.key for t in targets}:
+            if target.key not in keys:
+                keys.add(target.key)
                 targets.append(target)
-    if not targets and not any(f in errors for f in ("works", "urls", "domains")):
-        errors["urls"] = "Name at least one work, URL or domain the complaint concerns."
-    elif len(targets) > MAX_TARGETS:
-        errors["urls"] = f"Name at most {MAX_TARGETS} works, URLs and domains in one complaint."
+                if len(targets) > MAX_TARGETS and not too_many:
+                    too_many = field
+    if not targets and not any(f in errors for f, _ in TARGET_FIELDS):
+        # On the field the complainant used, if any (blank lines only), else on the URLs.
+        used = [f for f, _ in TARGET_FIELDS if fields.get(f)]
+        errors[used[0] if used else "urls"] = "Name at least one work, URL or domain the complaint concerns."
+    elif too_many:
+        errors[too_many] = f"Name at most {MAX_TARGETS} works, URLs and domains in one complaint."
 
     description = text("description")
     if len(description) < MIN_DESCRIPTION:
@@ -296,6 +330,8 @@ def validate_submission(fields: Mapping[str, object]) -> tuple[Submission | None
                                  "where, and why you believe your rights were not respected.")
     elif len(description) > MAX_DESCRIPTION:
         errors["description"] = f"Description must be {MAX_DESCRIPTION} characters or fewer (attach longer evidence)."
+    elif has_control_characters(description):
+        errors["description"] = "Description must not contain control characters."
     if errors:
         return None, errors
     assert role is not None and kind is not None
@@ -378,14 +414,17 @@ def receive(
     return complaint, event
 
 
-def _require_actor_and_why(actor: str, why: str) -> tuple[str, str]:
+def _require_actor_and_why(actor: str, why: str, field: str = "why") -> tuple[str, str]:
     actor, why = (actor or "").strip(), (why or "").strip()
+    what = "note" if field == "text" else "reason"
     if not actor:
         raise WorkflowError("every step must name who takes it (actor is empty)")
     if not why:
-        raise WorkflowError("every step must say why (reason is empty)")
+        raise InputError(field, f"every step must say why ({what} is empty)")
     if len(why) > MAX_WHY:
-        raise WorkflowError(f"the reason is longer than {MAX_WHY} characters")
+        raise InputError(field, f"the {what} is longer than {MAX_WHY} characters")
+    if has_control_characters(why):
+        raise InputError(field, f"the {what} must not contain control characters")
     return actor, why
 
 
@@ -401,8 +440,12 @@ def transition(
     """Move ``complaint`` to ``to``. Raises :class:`WorkflowError` if the step is not allowed."""
     target = _enum(Status, str(to))
     if target is None:
-        raise WorkflowError(f"unknown status {str(to)[:40]!r} (one of {', '.join(s.value for s in Status)})")
+        raise InputError("to", f"unknown status {str(to)[:40]!r} (one of {', '.join(s.value for s in Status)})")
     actor, why = _require_actor_and_why(actor, why)
+    duplicate_of = (duplicate_of or "").strip().upper()
+    if duplicate_of and target is not Status.DUPLICATE:
+        raise InputError("duplicate_of", f"duplicate_of names the earlier complaint only when the complaint moves to "
+                                         f"duplicate, not to {target.value}")
     if target not in TRANSITIONS[complaint.status]:
         allowed = ", ".join(sorted(s.value for s in TRANSITIONS[complaint.status])) or "nothing (it is closed)"
         raise WorkflowError(f"{complaint.reference} is {complaint.status.value}; it can move to {allowed}, not {target.value}")
@@ -412,11 +455,14 @@ def transition(
     what = f"{complaint.status.value} -> {target.value}"
     if target is Status.DUPLICATE:
         if not duplicate_of:
-            raise WorkflowError("a duplicate must name the complaint it duplicates (duplicate_of)")
-        parse_reference(duplicate_of)
-        if duplicate_of.strip().upper() == complaint.reference:
-            raise WorkflowError("a complaint cannot duplicate itself")
-        changes["duplicate_of"] = duplicate_of.strip().upper()
+            raise InputError("duplicate_of", "a duplicate must name the complaint it duplicates (duplicate_of)")
+        try:
+            parse_reference(duplicate_of)
+        except WorkflowError as exc:
+            raise InputError("duplicate_of", str(exc)) from None
+        if duplicate_of == complaint.reference:
+            raise InputError("duplicate_of", "a complaint cannot duplicate itself")
+        changes["duplicate_of"] = duplicate_of
         what += f" (duplicate of {changes['duplicate_of']})"
     if target is Status.ACKNOWLEDGED:
         changes["acknowledged_at"] = now
@@ -430,7 +476,7 @@ def transition(
 
 def note(*, actor: str, text: str, now: datetime, public: bool = False) -> Event:
     """A reviewer's note (internal unless ``public``)."""
-    actor, text = _require_actor_and_why(actor, text)
+    actor, text = _require_actor_and_why(actor, text, field="text")
     return Event(now, actor, "note", "note", text, public=public)
 
 

@@ -128,10 +128,18 @@ def _targets_by_id(connection: Connection, ids: list[int] | None = None) -> dict
     return found
 
 
+def _reference_key(reference: str) -> str | None:
+    """The reference as stored, or None when the text cannot be one: nothing that is not a
+    reference reaches a query (PostgreSQL refuses NUL in text: a 500, not "not found")."""
+    key = (reference or "").strip().upper()
+    return key if wf.REFERENCE_RE.fullmatch(key) else None
+
+
 def _row(connection: Connection, reference: str):
-    row = connection.execute(select(complaints).where(complaints.c.reference == reference.strip().upper())).first()
+    key = _reference_key(reference)
+    row = connection.execute(select(complaints).where(complaints.c.reference == key)).first() if key else None
     if row is None:
-        raise ComplaintNotFound(reference.strip()[:40])
+        raise ComplaintNotFound((reference or "").strip()[:40])
     return row
 
 
@@ -162,9 +170,9 @@ _NO_TOKEN = token_hash(secrets.token_urlsafe(32))
 
 def load_with_token(engine: Engine, reference: str, token: str) -> ComplaintRecord | None:
     """The complaint, only if ``token`` is its tracking token (constant-time compare); else None."""
+    key = _reference_key(reference)
     with engine.connect() as connection:
-        row = connection.execute(
-            select(complaints).where(complaints.c.reference == (reference or "").strip().upper()[:32])).first()
+        row = connection.execute(select(complaints).where(complaints.c.reference == key)).first() if key else None
         stored = row.token_sha256 if row is not None else _NO_TOKEN
         if not hmac.compare_digest(stored, token_hash(token or "")) or row is None:
             return None
@@ -175,7 +183,7 @@ def list_complaints(engine: Engine, *, status: str | None = None) -> list[Compla
     query = select(complaints).order_by(complaints.c.id)
     if status:
         if status not in {s.value for s in Status}:
-            raise WorkflowError(f"unknown status {status[:40]!r} (one of {', '.join(s.value for s in Status)})")
+            raise wf.InputError("status", f"unknown status {status[:40]!r} (one of {', '.join(s.value for s in Status)})")
         query = query.where(complaints.c.status == status)
     with engine.connect() as connection:
         rows = connection.execute(query).all()
@@ -299,9 +307,12 @@ def transition(
     with engine.begin() as connection:
         row = _row(connection, reference)
         current = _record(connection, row).complaint
-        if duplicate_of:
-            _row(connection, duplicate_of)  # the original must exist
         updated, event = wf.transition(current, to, actor=actor, why=why, now=now, duplicate_of=duplicate_of)
+        if updated.status is Status.DUPLICATE:
+            try:
+                _row(connection, updated.duplicate_of)  # the original must exist
+            except ComplaintNotFound:
+                raise wf.InputError("duplicate_of", f"no complaint {updated.duplicate_of} to be a duplicate of") from None
         # Optimistic concurrency: only if nobody moved it meanwhile (two reviewers, one click each).
         result = connection.execute(update(complaints).where(
             complaints.c.id == row.id, complaints.c.status == current.status.value).values(

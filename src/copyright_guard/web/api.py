@@ -156,13 +156,13 @@ def public_figures(request: Request, period: Literal["month", "quarter", "year"]
 
 
 @router.get("/complaints", dependencies=reviewer, tags=["reviewers"])
-def list_complaints(request: Request, status: str | None = None, overdue: bool = False) -> list[dict]:
+def list_complaints(request: Request, status: wf.Status | None = None, overdue: bool = False) -> list[dict]:
     app = request.app
     now = app.state.clock()
     if overdue:
         found = [c for c, _ in store.overdue(app.state.engine, now)]
     else:
-        found = store.list_complaints(app.state.engine, status=status)
+        found = store.list_complaints(app.state.engine, status=status.value if status else None)
     return [{"reference": c.reference, "status": c.status.value, "received_at": c.received_at.isoformat(),
              "email": c.complainant.email, "type": c.type.value, "decide_due": c.decide_due.isoformat(),
              "overdue": wf.overdue(c, now)} for c in found]

@@ -158,6 +158,14 @@ def _error_handlers(app: FastAPI) -> None:
         errors = [{"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]} for e in exc.errors()]
         return JSONResponse({"detail": "invalid input", "errors": errors}, status_code=422)
 
+    @app.exception_handler(wf.InputError)
+    async def unusable(request: Request, exc: wf.InputError) -> Response:
+        # A value as typed (RFC 9110 §15.5.21: the content is understood but cannot be processed).
+        if _wants_json(request):
+            return JSONResponse({"detail": str(exc), "errors": [{"field": exc.field, "message": str(exc)}]},
+                                status_code=422)
+        return render(request, "error.html", {"title": "Invalid input", "detail": str(exc)}, status=422)
+
     @app.exception_handler(wf.WorkflowError)
     async def refused(request: Request, exc: wf.WorkflowError) -> Response:
         if _wants_json(request):

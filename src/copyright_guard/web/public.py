@@ -11,7 +11,6 @@ from starlette.datastructures import UploadFile
 
 from ..core import complaints as wf
 from ..store import complaints as store
-from ..store import reviewers
 from . import security
 from .app import render
 
@@ -101,7 +100,7 @@ async def login(request: Request) -> Response:
     form = await request.form()
     username, password = str(form.get("username") or ""), str(form.get("password") or "")
     next_path = _safe_next(str(form.get("next") or "/review"))
-    name = reviewers.authenticate(request.app.state.engine, username, password)
+    name = security.authenticate(request, username, password)
     if name is None:
         limiter.record(security.client_key(request))
         return render(request, "login.html", {"next": next_path, "error": "The user name or password is not right.",

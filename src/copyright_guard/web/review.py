@@ -42,6 +42,11 @@ def _detail(request: Request, reference: str, *, affected: list | None = None, e
     }, status=status)
 
 
+def _status(exc: wf.WorkflowError) -> int:
+    """422 for a value as typed (a reason, a reference), 409 for a step the workflow refuses."""
+    return 422 if isinstance(exc, wf.InputError) else 409
+
+
 @router.post("/complaints/{reference}/transition")
 async def transition(request: Request, reference: str, reviewer: str = Depends(security.reviewer_page)) -> Response:
     await security.require_csrf_form(request)
@@ -51,8 +56,8 @@ async def transition(request: Request, reference: str, reviewer: str = Depends(s
         store.transition(app.state.engine, reference, str(form.get("to") or ""), actor=reviewer,
                          why=str(form.get("why") or ""), now=app.state.clock(), rules=app.state.policy.complaints,
                          duplicate_of=str(form.get("duplicate_of") or ""))
-    except (wf.WorkflowError, store.ComplaintNotFound) as exc:
-        return _detail(request, reference, error=str(exc), status=409)
+    except wf.WorkflowError as exc:
+        return _detail(request, reference, error=str(exc), status=_status(exc))
     return RedirectResponse(f"/review/complaints/{reference}", status_code=303)
 
 
@@ -64,7 +69,7 @@ async def note(request: Request, reference: str, reviewer: str = Depends(securit
         store.add_note(request.app.state.engine, reference, actor=reviewer, text=str(form.get("text") or ""),
                        now=request.app.state.clock(), public=form.get("public") == "yes")
     except wf.WorkflowError as exc:
-        return _detail(request, reference, error=str(exc), status=409)
+        return _detail(request, reference, error=str(exc), status=_status(exc))
     return RedirectResponse(f"/review/complaints/{reference}", status_code=303)
 
 
@@ -78,7 +83,7 @@ async def exclusions(request: Request, reference: str, reviewer: str = Depends(s
         store.add_exclusions(request.app.state.engine, reference, [wf.ProposedExclusion(kind, v) for v in values],
                              actor=reviewer, why=str(form.get("why") or ""), now=request.app.state.clock())
     except wf.WorkflowError as exc:
-        return _detail(request, reference, error=str(exc), status=409)
+        return _detail(request, reference, error=str(exc), status=_status(exc))
     return RedirectResponse(f"/review/complaints/{reference}", status_code=303)
 
 

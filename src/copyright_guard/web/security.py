@@ -24,6 +24,7 @@ from collections.abc import Callable
 from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..core.complaints import has_control_characters
 from ..store import reviewers
 
 SESSION_LIFETIME = 8 * 3600  # seconds from login, whatever the activity (absolute timeout)
@@ -303,6 +304,15 @@ def reviewer_page(request: Request) -> str:
     return name
 
 
+def authenticate(request: Request, username: str, password: str) -> str | None:
+    """The active reviewer these credentials name, else None. A name with control characters is
+    no account's name: it is checked as an unknown one (same cost), never sent to the database,
+    which may refuse it (PostgreSQL refuses NUL in text)."""
+    if has_control_characters(username):
+        username = ""
+    return reviewers.authenticate(request.app.state.engine, username, password)
+
+
 def basic_credentials(request: Request) -> tuple[str, str] | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
@@ -323,7 +333,7 @@ def reviewer_api(request: Request) -> str:
         # Only failed attempts count, so a busy API client is never locked out by its own success.
         limiter = request.app.state.login_limiter
         refuse_if_limited(limiter, request, "failed login attempts")
-        name = reviewers.authenticate(request.app.state.engine, *credentials)
+        name = authenticate(request, *credentials)
         if name:
             return name
         limiter.record(client_key(request))
