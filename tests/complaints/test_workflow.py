@@ -246,6 +246,26 @@ def test_safe_filename_strips_paths_and_quotes():
     assert wf.safe_filename("") == "attachment"
 
 
+@pytest.mark.parametrize(("name", "ctype", "expected"), [
+    ("evil.html", "text/plain", "evil.html.txt"),  # saved as what its bytes were checked to be
+    ("evil.svg", "image/png", "evil.svg.png"),
+    ("scan", "application/pdf", "scan.pdf"),
+    ("Photo.JPEG", "image/jpeg", "Photo.JPEG"),
+    ("photo.jpg", "image/jpeg", "photo.jpg"),
+    ("notes.txt", "text/plain; charset=utf-8", "notes.txt"),
+    ("...", "text/plain", "attachment.txt"),
+])
+def test_safe_filename_extension_matches_the_accepted_type(name, ctype, expected):
+    assert wf.safe_filename(name, ctype) == expected
+
+
+@pytest.mark.parametrize(("name", "fallback"), [
+    ("证据.txt", "__.txt"), ("café.pdf", "cafe.pdf"), ("ﬁle.txt", "file.txt"), ("plain.txt", "plain.txt"),
+])
+def test_ascii_filename_fallback(name, fallback):
+    assert wf.ascii_filename(wf.safe_filename(name)) == fallback
+
+
 def test_proposed_exclusions_from_targets():
     c = received(domains="www.pirate.example.com")
     assert [(p.kind, p.value) for p in wf.proposed_exclusions(c)] == [

@@ -190,6 +190,36 @@ def test_attachment_download_is_never_inline(reviewer_client):
     assert reviewer_client.get("/review/complaints/CG-2026-0001/attachments/99").status_code == 404
 
 
+def test_attachment_named_in_any_script_downloads(reviewer_client):
+    submit_form(reviewer_client, files=[("attachments", ("证据.txt", "证据".encode(), "text/plain"))])
+    for url in ("/review/complaints/CG-2026-0001/attachments/1", "/api/complaints/CG-2026-0001/attachments/1"):
+        response = reviewer_client.get(url)
+        assert response.status_code == 200 and response.content == "证据".encode()
+        # RFC 6266 §4.3: an ASCII filename, then the real one as RFC 8187 UTF-8.
+        assert response.headers["content-disposition"] == (
+            "attachment; filename=\"__.txt\"; filename*=UTF-8''%E8%AF%81%E6%8D%AE.txt")
+
+
+def test_attachment_download_extension_matches_its_checked_type(reviewer_client, engine):
+    submit_form(reviewer_client, files=[("attachments", ("page.html", b"<script>alert(1)</script>", "text/plain"))])
+    response = reviewer_client.get("/review/complaints/CG-2026-0001/attachments/1")
+    assert response.headers["content-disposition"] == 'attachment; filename="page.html.txt"'
+    assert response.headers["content-type"].startswith("text/plain")
+    assert store.load(engine, "CG-2026-0001").attachments[0].filename == "page.html.txt"
+
+
+def test_an_attachment_stored_with_a_misleading_name_still_downloads_with_the_right_one(reviewer_client, engine):
+    from sqlalchemy import update
+
+    from copyright_guard.store.schema_complaints import complaint_attachments
+
+    submit_form(reviewer_client, files=[("attachments", ("x.txt", b"<script>", "text/plain"))])
+    with engine.begin() as connection:  # as stored before extensions were enforced
+        connection.execute(update(complaint_attachments).values(filename="x.html"))
+    response = reviewer_client.get("/review/complaints/CG-2026-0001/attachments/1")
+    assert response.headers["content-disposition"] == 'attachment; filename="x.html.txt"'
+
+
 def test_unknown_complaint_is_a_404_page(reviewer_client):
     response = reviewer_client.get("/review/complaints/CG-2026-9999")
     assert response.status_code == 404 and "no complaint" in response.text

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import statistics
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -103,6 +104,15 @@ ATTACHMENT_TYPES: Mapping[str, tuple[bytes, ...] | None] = {
     "image/png": (b"\x89PNG\r\n\x1a\n",),
     "image/jpeg": (b"\xff\xd8\xff",),
     "text/plain": None,
+}
+# The extensions a stored file may keep for each accepted type (the first is added otherwise): a
+# download opens as what its bytes were checked to be, never as the page its name claims
+# (an "evil.html" accepted as plain text is saved as "evil.html.txt").
+ATTACHMENT_EXTENSIONS: Mapping[str, tuple[str, ...]] = {
+    "application/pdf": (".pdf",),
+    "image/png": (".png",),
+    "image/jpeg": (".jpg", ".jpeg"),
+    "text/plain": (".txt",),
 }
 
 # ASCII digits only: \d would also take other scripts' digits (CG-2026-٠٠٠١).
@@ -371,11 +381,24 @@ def check_attachment(filename: str, content_type: str, data: bytes, already: int
     return None
 
 
-def safe_filename(filename: str) -> str:
-    """A file name fit for a Content-Disposition header: no path, no control or quote characters."""
-    base = re.split(r"[\\/]", filename or "")[-1]
-    base = re.sub(r"[^\w.\- ()]", "_", base).strip(" .")
-    return base[:120] or "attachment"
+def safe_filename(filename: str, content_type: str = "") -> str:
+    """A file name fit for a Content-Disposition header: no path, no control or quote characters,
+    and (given the accepted ``content_type``) an extension matching it. Letters of any script are
+    kept: :func:`ascii_filename` gives the ASCII fallback a header also needs."""
+    base = re.split(r"[\\/]", unicodedata.normalize("NFC", filename or ""))[-1]
+    base = re.sub(r"[^\w.\- ()]", "_", base).strip(" .")[:120].strip(" .") or "attachment"
+    extensions = ATTACHMENT_EXTENSIONS.get((content_type or "").split(";", 1)[0].strip().lower())
+    if extensions and not base.lower().endswith(extensions):
+        base += extensions[0]
+    return base
+
+
+def ascii_filename(filename: str) -> str:
+    """The ASCII-only ``filename`` parameter of Content-Disposition (RFC 6266 §4.3), for a name
+    from :func:`safe_filename`: accents dropped (café -> cafe), other non-ASCII letters as ``_``."""
+    decomposed = unicodedata.normalize("NFKD", filename)
+    base = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return re.sub(r"[^A-Za-z0-9.\- ()_]", "_", base) or "attachment"
 
 
 # -- workflow ---------------------------------------------------------------------------------

@@ -276,9 +276,10 @@ def _insert(connection: Connection, submission: Submission, *, now: datetime, ru
         for i, t in enumerate(c.targets)])
     _append(connection, complaint_id, event)
     for upload in uploads:
+        content_type = upload.content_type.split(";", 1)[0].strip().lower()
         connection.execute(insert(complaint_attachments).values(
-            complaint_id=complaint_id, filename=wf.safe_filename(upload.filename),
-            content_type=upload.content_type.split(";", 1)[0].strip().lower(), size=len(upload.data),
+            complaint_id=complaint_id, filename=wf.safe_filename(upload.filename, content_type),
+            content_type=content_type, size=len(upload.data),
             sha256=sha256_hex(upload.data), body=upload.data))
     # Duplicate detection (same complainant, same target) only flags: a reviewer decides.
     earlier = connection.execute(select(complaints).where(

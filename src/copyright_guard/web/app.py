@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -121,8 +122,19 @@ def attachment_download(request: Request, reference: str, attachment_id: int) ->
     """A complaint's attachment, always as a download, never rendered inline: an uploaded file
     cannot act as a page of this site."""
     meta, body = store.attachment(request.app.state.engine, reference, attachment_id)
-    return Response(body, media_type=meta.content_type, headers={
-        "content-disposition": f'attachment; filename="{wf.safe_filename(meta.filename)}"'})
+    return Response(body, media_type=meta.content_type,
+                    headers={"content-disposition": content_disposition(meta.filename, meta.content_type)})
+
+
+def content_disposition(filename: str, content_type: str) -> str:
+    """``attachment`` with the file's name. Header values are Latin-1 at most, so a name in another
+    script travels in ``filename*`` as percent-encoded UTF-8 (RFC 8187 §3.2, which replaced RFC
+    5987), after an ASCII ``filename`` for clients that do not read it (RFC 6266 §4.3)."""
+    name = wf.safe_filename(filename, content_type)
+    fallback = wf.ascii_filename(name)
+    if fallback == name:
+        return f'attachment; filename="{name}"'
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def csv_download(rows: list[dict]) -> Response:
