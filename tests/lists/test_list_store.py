@@ -140,6 +140,19 @@ def test_add_entries_makes_a_new_version_for_a_complaint(engine):
         lists.add_entries(engine, "complaint-CG-2026-0001", [{**entry, "entry": "co.uk"}], now=NOW, source="complaint CG-2026-0001")
 
 
+def test_extend_upgrades_a_host_to_a_domain_and_reports_what_changed(engine):
+    entry = {"entry": "example.com", "kind": "host", "authority": "complaint", "reference": "complaint CG-2026-0001"}
+    lists.extend(engine, "complaint-CG-2026-0001", [entry], now=NOW, source="complaint CG-2026-0001")
+    result = lists.extend(engine, "complaint-CG-2026-0001",
+                          [{**entry, "kind": "domain"}, {**entry, "entry": "example.org", "kind": "domain"}],
+                          now=NOW, source="complaint CG-2026-0001")
+    assert [e.entry for e in result.diff.added] == ["example.org"]
+    assert [(old.kind, new.kind) for old, new in result.diff.changed] == [("host", "domain")]
+    assert lists.load_exclusion_index(engine).match(parse_target("https://sub.example.com/"), NOW + timedelta(days=1))
+    again = lists.extend(engine, "complaint-CG-2026-0001", [entry], now=NOW, source="complaint CG-2026-0001")
+    assert again.unchanged and again.snapshot.version == 2  # a host adds nothing to the domain
+
+
 def _collect(engine, urls: list[str], verdict=Verdict.ALLOW, stage=Stage.POST_FETCH) -> None:
     policy = load_policy()
     run = start_run(engine, policy, now=NOW - timedelta(days=30))

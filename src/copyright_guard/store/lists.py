@@ -141,19 +141,32 @@ def add_entries(engine: Engine, list_name: str, entries: Iterable[dict], *, now:
 
     ``entries`` are dicts with ``entry`` (or ``domain``), ``authority``, ``reference`` and optional
     ``kind``, ``jurisdiction``, ``listed_at``, ``delisted_at`` (datetime or ISO text); an entry
-    without ``listed_at`` applies from ``now``. Entries already on the list are kept as they are.
+    without ``listed_at`` applies from ``now``. See :func:`extend` for entries already on the list.
     Raises :class:`copyright_guard.core.list_files.ListFileError` (one line) for a bad entry.
+    """
+    return extend(engine, list_name, entries, now=now, source=source).snapshot
+
+
+def extend(engine: Engine, list_name: str, entries: Iterable[dict], *, now: datetime, source: str) -> ImportResult:
+    """:func:`add_entries`, answering with the diff: what was added, what changed, or ``unchanged``.
+
+    A ``domain`` entry for a name the list holds as a ``host`` replaces it: the domain covers that
+    host and every name under it, which is what was asked. Any other entry already on the list is
+    kept as it is (a ``host`` entry adds nothing to a ``domain`` entry of the same name).
     """
     check_name(list_name)
     records = [(None, {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in e.items()}) for e in entries]
     new_rows = rows_from_records(records, source, ListDefaults(listed_at=now), unit="entry")
 
-    def extend(current: list[ListRow]) -> tuple[list[ListRow], bytes]:
+    def extended(current: list[ListRow]) -> tuple[list[ListRow], bytes]:
+        asked = {row.entry: row for row in new_rows}
+        rows = [asked[row.entry] if row.kind == "host" and asked.get(row.entry, row).kind == "domain" else row
+                for row in current]
         known = {row.entry for row in current}
-        rows = current + [row for row in new_rows if row.entry not in known]
+        rows += [row for row in new_rows if row.entry not in known]
         return rows, canonical_json([row.as_dict() for row in rows]).encode("utf-8")
 
-    return _store_version(engine, list_name, extend, source=source, format="api", now=now, action="add").snapshot
+    return _store_version(engine, list_name, extended, source=source, format="api", now=now, action="add")
 
 
 def remove(engine: Engine, name: str, *, now: datetime, reason: str = "") -> Snapshot | None:
