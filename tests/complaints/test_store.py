@@ -117,6 +117,46 @@ def test_unknown_status_filter_is_an_input_error(engine):
     assert refused.value.field == "status"
 
 
+def test_a_domain_exclusion_upgrades_the_same_name_listed_as_a_host_and_the_history_says_so(engine):
+    from copyright_guard.core.urls import parse_target
+    from copyright_guard.store.lists import entries, load_exclusion_index
+
+    lodge(engine)
+    decide(engine, "CG-2026-0001")
+
+    def exclude(*pairs, **kwargs):
+        return store.add_exclusions(engine, "CG-2026-0001", [wf.ProposedExclusion(k, v) for k, v in pairs],
+                                    actor="rev1", why="upheld", now=NOW, **kwargs)
+
+    with pytest.raises(wf.InputError, match="wildcard.*add it as a domain"):
+        exclude(("host", "*.example.com"))  # never stored as the host example.com
+    exclude(("host", "example.com"))
+    record = exclude(("domain", "example.com"), ("domain", "example.org"))
+    assert record.events[-1].what == ("exclusion list complaint-CG-2026-0001 version 2: added domain example.org; "
+                                      "host example.com is now a domain entry (with every name under it)")
+    _, listed = entries(engine, "complaint-CG-2026-0001")
+    assert sorted((e.entry, e.kind) for e in listed) == [("example.com", "domain"), ("example.org", "domain")]
+    assert load_exclusion_index(engine).match(parse_target("https://www.example.com/"), NOW + timedelta(hours=1))
+    with pytest.raises(wf.WorkflowError, match="nothing to add: example.com already on exclusion list"):
+        exclude(("host", "example.com"))  # the domain covers it
+    assert len(store.load(engine, "CG-2026-0001").events) == len(record.events)  # nothing logged
+
+
+def test_exclusions_are_checked_before_anything_is_stored(engine):
+    from copyright_guard.store.lists import ListError, snapshots
+
+    lodge(engine)
+    decide(engine, "CG-2026-0001")
+    with pytest.raises(wf.InputError, match="at most 100"):
+        store.add_exclusions(engine, "CG-2026-0001", [wf.ProposedExclusion("domain", f"d{i}.example") for i in range(101)],
+                             actor="rev1", why="w", now=NOW)
+    with pytest.raises(wf.InputError, match="reason is empty"):
+        store.add_exclusions(engine, "CG-2026-0001", [wf.ProposedExclusion("domain", "pirate.example")],
+                             actor="rev1", why=" ", now=NOW)
+    with pytest.raises(ListError):
+        snapshots(engine, "complaint-CG-2026-0001")
+
+
 def test_overdue_most_urgent_first(engine):
     lodge(engine)
     lodge(engine, now=NOW - timedelta(days=40), email="old@example.org")

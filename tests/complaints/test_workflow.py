@@ -85,6 +85,30 @@ def test_email_with_control_characters_is_refused(email):
     assert "email" in wf.validate_submission({**FORM, "email": email})[1]
 
 
+@pytest.mark.parametrize(("domain", "words"), [
+    ("127.0.0.1", "IP address"), ("co.uk", "public suffix"), ("com", "single label"),
+    ("ada@pirate.example", "without https://"), ("pirate.example?x", "without https://"),
+    ("a*b.example", "wildcard"),
+])
+def test_domains_are_checked_at_intake_as_exclusion_entries_are(domain, words):
+    errors = wf.validate_submission({**FORM, "domains": domain})[1]
+    assert words in errors["domains"]
+    with pytest.raises(wf.WorkflowError, match=words):  # the exclusion it would become is refused alike
+        wf.exclusion_entries([wf.ProposedExclusion("domain", domain)])
+
+
+def test_exclusion_entries_are_normalised_once_each_at_most_100():
+    assert wf.exclusion_entries([wf.ProposedExclusion("host", "WWW.Pirate.example."),
+                                 wf.ProposedExclusion("host", "pirate.example"),
+                                 wf.ProposedExclusion("domain", "*.pirate.example")]) == [
+        wf.ProposedExclusion("host", "www.pirate.example"), wf.ProposedExclusion("domain", "pirate.example")]
+    with pytest.raises(wf.InputError, match="at most 100"):
+        wf.exclusion_entries([wf.ProposedExclusion("domain", f"d{i}.example") for i in range(101)])
+    with pytest.raises(wf.InputError, match="wildcard"):
+        wf.exclusion_entries([wf.ProposedExclusion("host", "*.pirate.example")])
+    assert submission(domains="*.Pirate.example").targets[-1].value == "pirate.example"
+
+
 def test_multi_line_text_keeps_tabs_and_line_breaks():
     sub = submission(description="First line.\r\n\tSecond line, indented.\nThird.")
     assert sub.description == "First line.\r\n\tSecond line, indented.\nThird."

@@ -128,7 +128,7 @@ def test_notes_exclusions_affected_items_attachments_export_and_overdue(client, 
     assert excluded.status_code == 200 and "complaint-CG-2026-0001 version 1" in excluded.json()["events"][-1]["what"]
     bad = client.post("/api/complaints/CG-2026-0001/exclusions", headers=BASIC,
                       json={"entries": [{"kind": "domain", "value": "co.uk"}], "why": "upheld"})
-    assert bad.status_code == 409 and "public suffix" in bad.json()["detail"]
+    assert bad.status_code == 422 and "public suffix" in bad.json()["detail"]
     assert client.post("/api/complaints/CG-2026-0001/affected-items", headers=BASIC).json() == []
     pdf = client.get("/api/complaints/CG-2026-0001/attachments/1", headers=BASIC)
     assert pdf.content == b"%PDF-1.7 proof" and pdf.headers["content-disposition"].startswith("attachment")

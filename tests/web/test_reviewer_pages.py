@@ -173,6 +173,25 @@ def test_upheld_complaint_adds_a_versioned_exclusion_that_later_decisions_cite(r
     assert "complaint CG-2026-0001" in reason.detail
 
 
+def test_exclusion_form_takes_at_most_100_entries_and_refuses_a_wildcard_host(reviewer_client, engine):
+    submit_form(reviewer_client)
+    csrf = reviewer_client.csrf
+    advance_to(reviewer_client, "CG-2026-0001", "acknowledged", "under_review", "upheld", csrf=csrf)
+    many = "\n".join(f"d{i}.example" for i in range(101))
+    response = reviewer_client.post("/review/complaints/CG-2026-0001/exclusions",
+                                    data={"csrf_token": csrf, "kind": "domain", "values": many, "why": "x"})
+    assert response.status_code == 422 and "at most 100" in response.text  # as the API
+    response = reviewer_client.post("/review/complaints/CG-2026-0001/exclusions",
+                                    data={"csrf_token": csrf, "kind": "host", "values": "*.pirate.example", "why": "x"})
+    assert response.status_code == 422 and "add it as a domain" in response.text
+    assert store.load(engine, "CG-2026-0001").events[-1].kind == "message"  # nothing was added
+
+
+def test_complaint_form_checks_domains_as_exclusions_are_checked(client):
+    response = submit_form(client, domains="127.0.0.1")
+    assert response.status_code == 422 and "IP address" in response.text
+
+
 def test_affected_items_are_listed_and_the_listing_logged(reviewer_client, engine):
     submit_form(reviewer_client)
     advance_to(reviewer_client, "CG-2026-0001", "acknowledged", "under_review", "upheld", csrf=reviewer_client.csrf)

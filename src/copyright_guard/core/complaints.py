@@ -19,7 +19,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
 
-from .urls import URLError, normalise_host, parse_target, registered_domain
+from .exclusions import EntryError, normalise_entry
+from .urls import URLError, parse_target, registered_domain
 
 
 class _StrEnum(str, Enum):
@@ -254,16 +255,8 @@ def parse_target_value(kind: TargetKind, raw: str) -> ComplaintTarget:
         # percent-encoded, so the same page named two ways is one target (duplicate detection).
         return ComplaintTarget(kind, target.origin + target.path)
     if kind is TargetKind.DOMAIN:
-        host = raw.removeprefix("*.")
-        if "://" in host or "/" in host or ":" in host.strip("[]"):
-            raise WorkflowError(f"{raw[:80]!r} is not a domain name (give e.g. example.com, without https:// or a path)")
-        try:
-            host = normalise_host(host)
-        except URLError as exc:
-            raise WorkflowError(f"{raw[:80]!r} is not a domain name: {exc}") from None
-        if "." not in host:
-            raise WorkflowError(f"{raw[:80]!r} is not a domain name (give e.g. example.com)")
-        return ComplaintTarget(kind, host)
+        # The rules of the exclusion entry it may become if upheld: a domain named here can be excluded.
+        return ComplaintTarget(kind, exclusion_value("domain", raw))
     if not raw:
         raise WorkflowError("a work needs a title or identifier")
     return ComplaintTarget(kind, raw)
@@ -543,6 +536,55 @@ class ProposedExclusion:
 
     kind: str  # "domain" | "host"
     value: str
+
+
+def exclusion_value(kind: str, raw: str) -> str:
+    """``raw`` as the exclusion-list entry of ``kind`` (``domain`` or ``host``) it names, by the
+    rules every exclusion list follows (:func:`core.exclusions.normalise_entry`: no IP address, no
+    single label, no public suffix). Stricter for what a person types: no URL (its path would be
+    silently dropped), and a wildcard only as the ``*.`` of a domain. Raises :class:`WorkflowError`."""
+    raw = raw.strip()
+    if len(raw) > MAX_TARGET_LENGTH:
+        raise WorkflowError(f"{kind} is longer than {MAX_TARGET_LENGTH} characters")
+    bare = raw.removeprefix("*.")
+    what = "domain name" if kind == "domain" else "host name"
+    # normalise_entry reads a whole URL (list files hold them); typed here, its path, query or
+    # user part would be dropped without a word.
+    if any(c in bare for c in "/?#@\\") or ":" in bare.strip("[]"):
+        raise WorkflowError(f"{raw[:80]!r} is not a {what} (give e.g. example.com, without https:// or a path)")
+    if kind == "host" and raw.startswith("*."):
+        raise WorkflowError(f"{raw[:80]!r} is a wildcard, and a host entry excludes that one host: to exclude "
+                            f"{bare[:80]} and every name under it, add it as a domain")
+    if "*" in bare:
+        raise WorkflowError(f"{raw[:80]!r}: a wildcard can only be the leading *. of a domain")
+    try:
+        entry, _ = normalise_entry(raw, kind)
+    except EntryError as exc:
+        raise WorkflowError(f"{raw[:80]!r} is not a usable {what}: {exc}") from None
+    return entry
+
+
+def exclusion_entries(proposed: Iterable[ProposedExclusion]) -> list[ProposedExclusion]:
+    """The entries an upheld complaint asks to exclude, normalised (:func:`exclusion_value`),
+    at most :data:`MAX_TARGETS` at a time, each name once (as a domain if named both ways: the
+    domain covers the host). Raises :class:`InputError` (field ``entries``) naming the bad one."""
+    proposed = list(proposed)
+    if not proposed:
+        raise InputError("entries", "name at least one domain or host to exclude")
+    if len(proposed) > MAX_TARGETS:
+        raise InputError("entries", f"name at most {MAX_TARGETS} domains or hosts to exclude at a time "
+                                    f"({len(proposed)} were given)")
+    chosen: dict[str, ProposedExclusion] = {}
+    for entry in proposed:
+        if entry.kind not in EXCLUSION_KINDS:
+            raise InputError("entries", f"unknown exclusion kind {entry.kind[:40]!r} (one of {', '.join(EXCLUSION_KINDS)})")
+        try:
+            value = exclusion_value(entry.kind, entry.value)
+        except WorkflowError as exc:
+            raise InputError("entries", str(exc)) from None
+        if value not in chosen or entry.kind == "domain":
+            chosen[value] = ProposedExclusion(entry.kind, value)
+    return list(chosen.values())
 
 
 def proposed_exclusions(complaint: Complaint) -> list[ProposedExclusion]:

@@ -352,22 +352,31 @@ def add_exclusions(
     why: str,
     now: datetime,
 ) -> ComplaintRecord:
-    """Add domains / URL patterns to the complaint's own exclusion list (``complaint-<reference>``),
-    as a new version of that list, and log the action. Only for an upheld complaint."""
-    if not entries:
-        raise WorkflowError("name at least one domain or URL pattern to exclude")
+    """Add domains or hosts to the complaint's own exclusion list (``complaint-<reference>``), as a
+    new version of that list, and log what changed. Only for an upheld complaint.
+
+    A domain named where the list has that name as a host replaces the host entry (the domain
+    covers it and every name under it); a name already listed otherwise is left as it is. If
+    nothing would change, :class:`WorkflowError` says so and nothing is logged."""
     record = load(engine, reference)
     if record.complaint.outcome is not Status.UPHELD:
         raise WorkflowError(f"{record.complaint.reference} is not upheld; exclusions follow an upheld complaint only")
+    wanted = wf.exclusion_entries(entries)
+    wf.action(actor=actor, what="", why=why, now=now)  # a reason is checked before anything is stored
     list_name = record.complaint.exclusion_list
-    rows = [_list_entry(record.complaint, e) for e in entries]
+    rows = [_list_entry(record.complaint, e) for e in wanted]
     try:
-        version = lists.add_entries(engine, list_name, rows, now=now, source=f"complaint {record.complaint.reference}")
+        result = lists.extend(engine, list_name, rows, now=now, source=f"complaint {record.complaint.reference}")
     except (ListFileError, lists.ListError) as exc:
         raise WorkflowError(str(exc)) from None
-    shown = ", ".join(f"{e.kind} {e.value}" for e in entries)
-    event = wf.action(actor=actor, what=f"exclusion list {list_name} version {version.version}: added {shown}",
-                      why=why, now=now)
+    if result.unchanged:
+        raise WorkflowError(f"nothing to add: {', '.join(e.value for e in wanted)} already on exclusion list "
+                            f"{list_name} (version {result.snapshot.version})")
+    changes = [f"added {', '.join(f'{e.kind} {e.entry}' for e in result.diff.added)}"] if result.diff.added else []
+    changes += [f"{old.kind} {old.entry} is now a {new.kind} entry (with every name under it)"
+                for old, new in result.diff.changed]
+    event = wf.action(actor=actor, what=f"exclusion list {list_name} version {result.snapshot.version}: "
+                                        + "; ".join(changes), why=why, now=now)
     with engine.begin() as connection:
         _append(connection, record.id, event)
         return _record(connection, _row(connection, reference))
@@ -375,10 +384,8 @@ def add_exclusions(
 
 def _list_entry(complaint: Complaint, entry: ProposedExclusion) -> dict:
     """One entry for the versioned list; ``reference`` makes later decisions cite the complaint."""
-    if entry.kind not in wf.EXCLUSION_KINDS:
-        raise WorkflowError(f"unknown exclusion kind {entry.kind!r} (one of {', '.join(wf.EXCLUSION_KINDS)})")
-    value = wf.parse_target_value(wf.TargetKind.DOMAIN, entry.value).value
-    return {"entry": value, "kind": entry.kind, "authority": "complaint", "reference": f"complaint {complaint.reference}"}
+    return {"entry": entry.value, "kind": entry.kind, "authority": "complaint",
+            "reference": f"complaint {complaint.reference}"}
 
 
 def affected_items(engine: Engine, reference: str, *, actor: str, now: datetime) -> list[dict]:
