@@ -111,6 +111,13 @@ def test_a_reference_that_cannot_be_one_is_not_found(engine, reference):
     assert store.load_with_token(engine, "CG-2026-0001", token + "\x00") is None
 
 
+@pytest.mark.parametrize("attachment_id", [2**63, 2**31, 10**20, 0, -1])
+def test_an_attachment_id_out_of_range_is_not_found(engine, attachment_id):
+    lodge(engine, uploads=[store.Upload("a.txt", "text/plain", b"proof")])
+    with pytest.raises(store.ComplaintNotFound):
+        store.attachment(engine, "CG-2026-0001", attachment_id)
+
+
 def test_unknown_status_filter_is_an_input_error(engine):
     with pytest.raises(wf.InputError) as refused:
         store.list_complaints(engine, status="bogus")

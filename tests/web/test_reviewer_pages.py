@@ -209,6 +209,14 @@ def test_attachment_download_is_never_inline(reviewer_client):
     assert reviewer_client.get("/review/complaints/CG-2026-0001/attachments/99").status_code == 404
 
 
+def test_an_attachment_id_too_big_for_the_database_is_not_found(reviewer_client):
+    submit_form(reviewer_client, files=[("attachments", ("x.txt", b"proof", "text/plain"))])
+    for prefix in ("/review", "/api"):
+        for attachment_id in ("99999999999999999999", str(2**63), "0", "-1"):
+            response = reviewer_client.get(f"{prefix}/complaints/CG-2026-0001/attachments/{attachment_id}")
+            assert response.status_code == 404, (prefix, attachment_id, response.status_code)
+
+
 def test_attachment_named_in_any_script_downloads(reviewer_client):
     submit_form(reviewer_client, files=[("attachments", ("证据.txt", "证据".encode(), "text/plain"))])
     for url in ("/review/complaints/CG-2026-0001/attachments/1", "/api/complaints/CG-2026-0001/attachments/1"):

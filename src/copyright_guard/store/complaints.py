@@ -201,11 +201,17 @@ def figures(engine: Engine, period: str = "month") -> list[wf.PeriodFigures]:
     return wf.figures(list_complaints(engine), period)
 
 
+# The largest id of an Integer column on PostgreSQL (32 bits; SQLite's reach further, but attachment
+# ids never get there): a bigger number names no attachment.
+_MAX_ID = 2**31 - 1
+
+
 def attachment(engine: Engine, reference: str, attachment_id: int) -> tuple[Attachment, bytes]:
     with engine.connect() as connection:
         row = _row(connection, reference)
         a = connection.execute(select(complaint_attachments).where(
-            complaint_attachments.c.id == attachment_id, complaint_attachments.c.complaint_id == row.id)).first()
+            complaint_attachments.c.id == attachment_id, complaint_attachments.c.complaint_id == row.id)).first() \
+            if 0 < attachment_id <= _MAX_ID else None  # a bigger one overflows the driver: not found, not a 500
     if a is None:
         raise ComplaintNotFound(f"{reference} attachment {attachment_id}")
     return Attachment(a.id, a.filename, a.content_type, a.size, a.sha256), a.body

@@ -199,6 +199,10 @@ def _error_handlers(app: FastAPI) -> None:
         incident = secrets.token_hex(4)
         LOG.exception("unhandled error %s on %s %s", incident, request.method, request.url.path)
         message = f"Something went wrong on our side (incident {incident}). Nothing you sent is lost if you saw a reference; please try again later."
+        # Starlette answers this from ServerErrorMiddleware, outside SecurityHeadersMiddleware:
+        # the headers every other answer gets are set here.
+        headers = {**security.SECURITY_HEADERS, "cache-control": "no-store"}
         if _wants_json(request):
-            return JSONResponse({"detail": message}, status_code=500)
-        return Response(f"<!doctype html><title>Error</title><p>{message}</p>", status_code=500, media_type="text/html")
+            return JSONResponse({"detail": message}, status_code=500, headers=headers)
+        return Response(f"<!doctype html><title>Error</title><p>{message}</p>", status_code=500, media_type="text/html",
+                        headers=headers)
