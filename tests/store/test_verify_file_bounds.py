@@ -18,14 +18,24 @@ CLI = Path(sys.executable).with_name("copyright-guard")
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
-def test_verify_of_dev_zero_ends_with_one_line_naming_the_file_and_line():
-    # A subprocess with a timeout: before the fix this read forever into memory.
+def test_verify_of_dev_zero_ends_with_one_line_naming_the_file():
+    # A subprocess with a timeout: before the fix this read forever into memory. A device is no
+    # export: refused before a byte is read (core/files.py).
     result = subprocess.run([str(CLI), "audit", "verify", "--file", "/dev/zero"],
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.strip().splitlines() == [
-        f"Error: /dev/zero: not a copyright-guard export (line 1 is longer than {MAX_LINE_CHARS} characters, "
+        "Error: /dev/zero: not a regular file (a character device); give the path of an export file"]
+
+
+def test_verify_of_a_blob_without_newlines_names_the_file_and_line(tmp_path):
+    blob = tmp_path / "blob.jsonl"
+    blob.write_bytes(b"\0" * (MAX_LINE_CHARS + 10))
+    result = CliRunner().invoke(main, ["audit", "verify", "--file", str(blob)])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"Error: {blob}: not a copyright-guard export (line 1 is longer than {MAX_LINE_CHARS} characters, "
         "so it is no exported row)"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from ..core.files import InputFileError, open_input_file
 from ..store import audit as queries
 from ..store.export import FORMATS, bounded_lines, chain_rows, count, export, read_export
 from ..store.runs import describe_exclusion_lists
@@ -288,7 +290,12 @@ def _verify_file(path: str, run: str | None):
 
     fmt = "csv" if path.endswith(".csv") else "jsonl"
     try:
-        with open(path, encoding="utf-8", newline="") as lines:
+        # A regular file only: a FIFO with no writer would hang the open, a device never ends.
+        binary = open_input_file(path, "export file")
+    except InputFileError as exc:
+        raise CLIError(str(exc)) from None
+    try:
+        with io.TextIOWrapper(binary, encoding="utf-8", newline="") as lines:
             rows = chain_rows(read_export(bounded_lines(lines), fmt))
             for run_id, group in itertools.groupby(rows, key=lambda pair: pair[0]):
                 if run is None or run_id == run:

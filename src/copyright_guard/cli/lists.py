@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
 import click
 
+from ..core.files import InputFileError, open_input_file
 from ..core.list_files import FORMATS, MAX_BYTES, ListDefaults, ListFileError, parse_list_file
 from ..store import lists as store
 from .db import db_option, open_engine
@@ -114,18 +116,21 @@ def _read(file: str) -> tuple[bytes, str]:
     if file == "-":
         data = sys.stdin.buffer.read(MAX_BYTES + 1)
         return data, "<stdin>"
-    path = Path(file)
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise CLIError(f"{file}: {size:,} bytes, more than the {MAX_BYTES:,}-byte limit for one list file", "split it into several lists")
-        with path.open("rb") as handle:  # bounded: a FIFO or device has no size to check first
-            data = handle.read(MAX_BYTES + 1)
-        if len(data) > MAX_BYTES:
-            raise CLIError(f"{file}: more than the {MAX_BYTES:,}-byte limit for one list file", "split it into several lists")
-        return data, file
+        # A regular file only: a FIFO with no writer would hang us, a device never ends.
+        with open_input_file(file, "list file") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_BYTES:
+                raise CLIError(f"{file}: {size:,} bytes, more than the {MAX_BYTES:,}-byte limit for one list file",
+                               "split it into several lists")
+            data = handle.read(MAX_BYTES + 1)  # bounded all the same: the file may grow while we read
+    except InputFileError as exc:
+        raise CLIError(str(exc), "to read a pipe, give - and redirect it to standard input") from None
     except OSError as exc:
-        raise CLIError(f"{file}: cannot read: {exc.strerror or exc}") from None
+        raise CLIError(f"{file}: cannot read list file: {exc.strerror or exc}") from None
+    if len(data) > MAX_BYTES:
+        raise CLIError(f"{file}: more than the {MAX_BYTES:,}-byte limit for one list file", "split it into several lists")
+    return data, file
 
 
 @lists_group.command("show")

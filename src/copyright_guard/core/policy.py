@@ -18,6 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .files import InputFileError, read_input_file
 from .model import PURPOSES, sha256_hex
 
 # RFC 9309 §2.2.1: product-token = identifier / "*"; identifier = 1*(%x2D / %x41-5A / %x5F / %x61-7A)
@@ -244,10 +245,10 @@ def load_policy(path: str | Path | None = None) -> Policy:
         return parse_policy(text, "policies/default.toml")
     path = Path(path)
     try:
-        with path.open("rb") as file:  # bounded: a policy is a few KiB, /dev/zero must not hang us
-            raw = file.read(MAX_POLICY_BYTES + 1)
-    except OSError as exc:
-        raise PolicyError(f"{path}: cannot read policy file: {exc.strerror or exc}") from None
+        # A regular file only (a FIFO or device would hang us), read with a bound: a policy is a few KiB.
+        raw = read_input_file(path, MAX_POLICY_BYTES, "policy file")
+    except InputFileError as exc:
+        raise PolicyError(str(exc)) from None
     if len(raw) > MAX_POLICY_BYTES:
         raise PolicyError(f"{path}: larger than {MAX_POLICY_BYTES} bytes: not a policy file")
     try:

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from scrapy.http import Response, TextResponse
 
+from ..core.files import InputFileError, read_input_file
 from ..core.urls import URLError, parse_target
 
 
@@ -25,13 +26,16 @@ def read_seeds(seeds: str | None = None, urls: str | None = None) -> list[str]:
     if seeds:
         path = Path(seeds)
         try:
-            with path.open("rb") as handle:  # bounded: /dev/zero or a FIFO must not hang the start-up
-                raw = handle.read(MAX_SEED_FILE_BYTES + 1)
-            if len(raw) > MAX_SEED_FILE_BYTES:
-                raise SeedError(f"{path}: more than {MAX_SEED_FILE_BYTES:,} bytes: split the seeds into several crawls")
+            # A regular file only (a FIFO or /dev/zero must not hang the start-up), read with a bound.
+            raw = read_input_file(path, MAX_SEED_FILE_BYTES, "seed file")
+        except InputFileError as exc:
+            raise SeedError(str(exc)) from None
+        if len(raw) > MAX_SEED_FILE_BYTES:
+            raise SeedError(f"{path}: more than {MAX_SEED_FILE_BYTES:,} bytes: split the seeds into several crawls")
+        try:
             text = raw.decode("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SeedError(f"{path}: cannot read seed file: {getattr(exc, 'strerror', None) or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise SeedError(f"{path}: cannot read seed file: {exc}") from None
         for number, line in enumerate(text.splitlines(), 1):
             line = line.split("#", 1)[0].strip()
             if line:

@@ -22,6 +22,8 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.engine.url import URL
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
+from ..core.files import InputFileError, open_input_file
+
 ENV_VAR = "COPYRIGHT_GUARD_DB"
 DEFAULT_URL = "sqlite:///copyright-guard.db"
 # Our own version table, so a database shared with another Alembic-managed application never
@@ -130,10 +132,17 @@ def _check_sqlite_file(url: URL, must_exist: bool) -> None:
         raise StoreError(f"{path}: is a directory, not a database file")
     if not path.parent.exists():
         raise StoreError(f"{path}: directory {path.parent} does not exist")
-    if path.exists() and path.stat().st_size > 0:
-        with path.open("rb") as handle:
-            if handle.read(16) != _SQLITE_MAGIC:
-                raise StoreError(f"{path}: not an SQLite database (corrupt, or some other kind of file)")
+    if not path.exists():
+        return
+    # A FIFO would hang the magic check below (and SQLite itself); a device such as /dev/null is
+    # not a place to keep an audit log.
+    try:
+        with open_input_file(path, "database file") as handle:
+            magic = handle.read(16)
+    except InputFileError as exc:
+        raise StoreError(str(exc)) from None
+    if magic and magic != _SQLITE_MAGIC:
+        raise StoreError(f"{path}: not an SQLite database (corrupt, or some other kind of file)")
 
 
 def create(url: str | None = None, *, must_exist: bool = False) -> Engine:
