@@ -6,7 +6,7 @@ import base64
 import re
 
 import pytest
-from portal_helpers import FORM, advance_to, csrf_of, submit_api, submit_form
+from portal_helpers import FORM, advance_to, api_body, csrf_of, submit_api, submit_form
 from starlette.routing import Mount
 
 from copyright_guard.core import complaints as wf
@@ -137,6 +137,34 @@ def test_submissions_are_rate_limited_per_client(client):
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
     assert submit_form(client).status_code == 429  # the form shares the limit
     assert submit_api(client, email="bad").status_code == 422  # invalid input is still explained
+
+
+@pytest.mark.parametrize(("trusted", "limited"), [([], True), (["*"], False)])
+def test_forwarded_for_is_believed_only_from_a_named_proxy(app, trusted, limited):
+    from fastapi.testclient import TestClient
+
+    from copyright_guard.cli.web import server_config
+
+    config = server_config(app, "127.0.0.1", 0, trusted)  # what `serve` runs
+    config.load()
+    assert config.proxy_headers is bool(trusted)
+    with TestClient(config.loaded_app) as client:
+        codes = [client.post("/api/complaints", json=api_body(), headers={"x-forwarded-for": f"192.0.2.{i}"}).status_code
+                 for i in range(6)]  # the app's limit is 5 per hour
+    assert codes == [201] * 5 + [429 if limited else 201]
+
+
+def test_forwarded_allow_ips_takes_addresses_and_networks_only(tmp_path):
+    from click.testing import CliRunner
+
+    from copyright_guard.cli import main
+    from copyright_guard.cli.web import forwarded_allow_ips
+
+    assert forwarded_allow_ips(None) == []
+    assert forwarded_allow_ips("127.0.0.1, 10.0.0.0/8,::1") == ["127.0.0.1", "10.0.0.0/8", "::1"]
+    result = CliRunner().invoke(main, ["serve", "--db", f"sqlite:///{tmp_path / 's.db'}", "--port", "0",
+                                       "--forwarded-allow-ips", "proxy.internal"])
+    assert result.exit_code == 2 and "'proxy.internal' is not an IP address or network" in result.output
 
 
 def test_rate_limiter_window_slides():

@@ -92,3 +92,31 @@ def test_serve_refuses_a_short_secret_key(tmp_path):
     result = subprocess.run([CLI, "serve", "--db", f"sqlite:///{tmp_path / 'x.db'}", "--port", "0"],
                             env=env(COPYRIGHT_GUARD_SECRET_KEY="short"), capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "COPYRIGHT_GUARD_SECRET_KEY is too short" in result.stderr
+
+
+def test_serve_does_not_believe_x_forwarded_for_by_default(tmp_path):
+    # uvicorn's own default trusts X-Forwarded-For from 127.0.0.1: every request from this host
+    # could claim a new client address and escape the rate limits.
+    db = f"sqlite:///{tmp_path / 'serve.db'}"
+    port = free_port(HOST)
+    process = subprocess.Popen([CLI, "serve", "--host", HOST, "--port", str(port), "--db", db,
+                                "--submissions-per-hour", "1"],
+                               env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = f"http://{HOST}:{port}"
+    try:
+        def up():
+            try:
+                return httpx.get(base + "/", timeout=1).status_code == 200
+            except httpx.TransportError:
+                assert process.poll() is None, process.communicate()[1]
+                return False
+
+        wait_for(up, 30, "the portal")
+        body = {"name": "Ada", "email": "ada@example.org", "role": "rightsholder", "type": "other",
+                "description": "A complaint long enough to be accepted.", "domains": ["pirate.example"]}
+        codes = [httpx.post(base + "/api/complaints", json=body, headers={"x-forwarded-for": f"192.0.2.{i}"}).status_code
+                 for i in (1, 2)]
+        assert codes == [201, 429]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

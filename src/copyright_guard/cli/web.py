@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 
@@ -35,6 +36,31 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def forwarded_allow_ips(text: str | None) -> list[str]:
+    """The reverse proxies ``--forwarded-allow-ips`` names: addresses, networks, or ``*``."""
+    trusted = [item.strip() for item in (text or "").split(",") if item.strip()]
+    for item in trusted:
+        if item == "*":
+            continue
+        try:
+            ipaddress.ip_network(item) if "/" in item else ipaddress.ip_address(item)
+        except ValueError:
+            raise CLIError(f"--forwarded-allow-ips: {item[:80]!r} is not an IP address or network",
+                           "give the proxy's addresses, e.g. --forwarded-allow-ips 127.0.0.1,10.0.0.0/8") from None
+    return trusted
+
+
+def server_config(app, host: str, port: int, trusted_proxies: list[str]):
+    """uvicorn's settings. Client addresses (the key of both rate limits) come from the connection,
+    unless it comes from a trusted proxy: uvicorn's default trusts X-Forwarded-For from 127.0.0.1,
+    so any process on the host - or a proxy that passes the header on unchecked - could claim a
+    fresh address per request."""
+    import uvicorn
+
+    return uvicorn.Config(app, host=host, port=port, log_level="warning", server_header=False,
+                          proxy_headers=bool(trusted_proxies), forwarded_allow_ips=trusted_proxies or [])
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
@@ -42,27 +68,30 @@ def _listen(host: str, port: int) -> socket.socket:
               help="Mark the session cookie Secure (set this when a TLS proxy serves the portal over HTTPS).")
 @click.option("--submissions-per-hour", default=10, show_default=True, type=click.IntRange(min=1),
               help="Complaints accepted per client address per hour.")
+@click.option("--forwarded-allow-ips", "forwarded", metavar="ADDRESSES", default=None,
+              help="Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For and "
+                   "X-Forwarded-Proto are believed (default: none; the connecting address is the client).")
 @click.option("--mail-interval", default=30.0, show_default=True, type=click.FloatRange(min=1),
               help="Seconds between outbox delivery rounds (when an SMTP host is configured).")
 @smtp_options
 @policy_option
 @db_option
-def serve(host, port, secure_cookies, submissions_per_hour, mail_interval, policy_file, db_url, **smtp) -> None:
+def serve(host, port, secure_cookies, submissions_per_hour, forwarded, mail_interval, policy_file, db_url, **smtp) -> None:
     """Serve the complaint portal: public pages, reviewer pages, JSON API (/openapi.json).
 
     Session cookies are signed with $COPYRIGHT_GUARD_SECRET_KEY (a random key otherwise: reviewers
     must log in again after a restart). With an SMTP host configured, queued notification emails
-    are delivered in the background.
+    are delivered in the background. Behind a reverse proxy, name it with --forwarded-allow-ips so
+    that rate limits apply per real client.
 
     \b
     Example:
       copyright-guard serve --host 127.0.0.1 --port 8080 --db sqlite:///copyright-guard.db
     """
-    import uvicorn
-
     from ..notify import OutboxWorker
     from ..web.app import create_app, utc_now
 
+    trusted_proxies = forwarded_allow_ips(forwarded)
     policy = policy_or_fail(policy_file)
     engine = open_engine(db_url, must_exist=False)
     secret = os.environ.get(SECRET_ENV, "")
@@ -82,7 +111,9 @@ def serve(host, port, secure_cookies, submissions_per_hour, mail_interval, polic
     shown = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL (RFC 3986 §3.2.2)
     click.echo(f"complaint portal on http://{shown}:{port}/ (Ctrl-C to stop)", err=True)
     try:
-        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", server_header=False))
+        import uvicorn
+
+        server = uvicorn.Server(server_config(app, host, port, trusted_proxies))
         server.run(sockets=[listener])
     finally:
         listener.close()
