@@ -114,3 +114,26 @@ def test_crawler_feed_is_atom_with_one_entry_per_policy_version(client, engine, 
     assert entry.find(f"{atom}id").text.startswith("urn:uuid:")
     assert policy.hash in entry.find(f"{atom}summary").text
     assert feed.find(f"{atom}updated").text == START.isoformat()
+
+
+def test_a_file_sent_as_a_text_field_is_not_its_text(client, engine):
+    from portal_helpers import csrf_of
+
+    token = csrf_of(client.get("/complaints/new").text)
+    data = {k: v for k, v in FORM.items() if k not in ("name", "description", "works")}
+    files = [(field, ("evil.txt", b"The text of a file, long enough to be a description.", "text/plain"))
+             for field in ("name", "description", "works")]
+    response = client.post("/complaints/new", data={**data, "csrf_token": token}, files=files, follow_redirects=False)
+    assert response.status_code == 422
+    assert "Enter your name." in response.text and "at least 20 characters" in response.text
+    assert "UploadFile" not in response.text
+    assert store.list_complaints(engine) == []
+
+
+def test_a_file_sent_as_a_reviewer_form_field_is_not_its_text(reviewer_client, engine):
+    submit_form(reviewer_client)
+    response = reviewer_client.post("/review/complaints/CG-2026-0001/transition",
+                                    data={"csrf_token": reviewer_client.csrf, "why": "x"},
+                                    files={"to": ("to.txt", b"acknowledged", "text/plain")})
+    assert response.status_code == 422 and "UploadFile" not in response.text
+    assert store.load(engine, "CG-2026-0001").complaint.status.value == "received"

@@ -38,7 +38,7 @@ async def submit_complaint(request: Request) -> Response:
     # Parse with our limits first (Starlette caches the parsed form for the CSRF check).
     form = await request.form(max_files=wf.MAX_ATTACHMENTS + 1, max_fields=len(FORM_FIELDS) + 5)
     await security.require_csrf_form(request)
-    values = {name: str(form.get(name) or "") for name in FORM_FIELDS}
+    values = {name: security.form_text(form, name) for name in FORM_FIELDS}
     submission, errors = wf.validate_submission(values)
     uploads = []
     for index, item in enumerate(f for f in form.getlist("attachments") if isinstance(f, UploadFile) and f.filename):
@@ -98,8 +98,8 @@ async def login(request: Request) -> Response:
     limiter = request.app.state.login_limiter
     security.refuse_if_limited(limiter, request, "failed login attempts")
     form = await request.form()
-    username, password = str(form.get("username") or ""), str(form.get("password") or "")
-    next_path = _safe_next(str(form.get("next") or "/review"))
+    username, password = security.form_text(form, "username"), security.form_text(form, "password")
+    next_path = _safe_next(security.form_text(form, "next") or "/review")
     name = security.authenticate(request, username, password)
     if name is None:
         limiter.record(security.client_key(request))

@@ -53,9 +53,9 @@ async def transition(request: Request, reference: str, reviewer: str = Depends(s
     form = await request.form()
     app = request.app
     try:
-        store.transition(app.state.engine, reference, str(form.get("to") or ""), actor=reviewer,
-                         why=str(form.get("why") or ""), now=app.state.clock(), rules=app.state.policy.complaints,
-                         duplicate_of=str(form.get("duplicate_of") or ""))
+        store.transition(app.state.engine, reference, security.form_text(form, "to"), actor=reviewer,
+                         why=security.form_text(form, "why"), now=app.state.clock(), rules=app.state.policy.complaints,
+                         duplicate_of=security.form_text(form, "duplicate_of"))
     except wf.WorkflowError as exc:
         return _detail(request, reference, error=str(exc), status=_status(exc))
     return RedirectResponse(f"/review/complaints/{reference}", status_code=303)
@@ -66,8 +66,8 @@ async def note(request: Request, reference: str, reviewer: str = Depends(securit
     await security.require_csrf_form(request)
     form = await request.form()
     try:
-        store.add_note(request.app.state.engine, reference, actor=reviewer, text=str(form.get("text") or ""),
-                       now=request.app.state.clock(), public=form.get("public") == "yes")
+        store.add_note(request.app.state.engine, reference, actor=reviewer, text=security.form_text(form, "text"),
+                       now=request.app.state.clock(), public=security.form_text(form, "public") == "yes")
     except wf.WorkflowError as exc:
         return _detail(request, reference, error=str(exc), status=_status(exc))
     return RedirectResponse(f"/review/complaints/{reference}", status_code=303)
@@ -77,11 +77,11 @@ async def note(request: Request, reference: str, reviewer: str = Depends(securit
 async def exclusions(request: Request, reference: str, reviewer: str = Depends(security.reviewer_page)) -> Response:
     await security.require_csrf_form(request)
     form = await request.form()
-    kind = str(form.get("kind") or "")
-    values = [line.strip() for line in str(form.get("values") or "").splitlines() if line.strip()]
+    kind = security.form_text(form, "kind")
+    values = [line.strip() for line in security.form_text(form, "values").splitlines() if line.strip()]
     try:
         store.add_exclusions(request.app.state.engine, reference, [wf.ProposedExclusion(kind, v) for v in values],
-                             actor=reviewer, why=str(form.get("why") or ""), now=request.app.state.clock())
+                             actor=reviewer, why=security.form_text(form, "why"), now=request.app.state.clock())
     except wf.WorkflowError as exc:
         return _detail(request, reference, error=str(exc), status=_status(exc))
     return RedirectResponse(f"/review/complaints/{reference}", status_code=303)
