@@ -137,3 +137,23 @@ def test_a_file_sent_as_a_reviewer_form_field_is_not_its_text(reviewer_client, e
                                     files={"to": ("to.txt", b"acknowledged", "text/plain")})
     assert response.status_code == 422 and "UploadFile" not in response.text
     assert store.load(engine, "CG-2026-0001").complaint.status.value == "received"
+
+
+def test_head_works_wherever_get_does(client):
+    # RFC 9110 §9.3.2: the GET's header fields, no content.
+    for path in ("/", "/complaints/new", "/status", "/figures", "/crawler", "/crawler/feed.atom", "/login",
+                 "/api/figures", "/openapi.json", "/static/style.css"):
+        got, head = client.get(path), client.head(path)
+        assert (head.status_code, got.status_code) == (200, 200), path
+        assert head.content == b"" and head.headers["content-type"] == got.headers["content-type"], path
+        assert head.headers["content-security-policy"] == got.headers["content-security-policy"], path
+    assert client.head("/review", follow_redirects=False).status_code == 303
+    assert client.head("/logout").status_code == 405  # a POST-only route stays so
+
+
+def test_head_never_uses_up_the_one_time_receipt(client):
+    submit_form(client)
+    head = client.head("/complaints/submitted")
+    assert head.status_code == 200 and "set-cookie" not in head.headers
+    reference, token, _ = _receipt(client)  # the GET still shows the token
+    assert reference == "CG-2026-0001" and token

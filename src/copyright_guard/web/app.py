@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
 from ..core import complaints as wf
@@ -89,7 +90,37 @@ def create_app(
                        max_age=session_lifetime)
     app.add_middleware(security.BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(security.SecurityHeadersMiddleware)
+    app.add_middleware(HeadAsGetMiddleware)
     return app
+
+
+class HeadAsGetMiddleware:
+    """HEAD wherever GET works (RFC 9110 §9.3.2: the same header fields as GET, no content).
+
+    FastAPI routes answer only the methods they declare; a HEAD runs as the GET it mirrors and
+    its body is dropped. HEAD is a safe method (RFC 9110 §9.2.1), so it never changes the session
+    either: a Set-Cookie the GET would send is dropped too (a HEAD must not use up the one-time
+    receipt of /complaints/submitted)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [(k, v) for k, v in message.get("headers") or []
+                                                  if k.lower() != b"set-cookie"]}
+            elif message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
 def _templates() -> Jinja2Templates:
