@@ -178,11 +178,14 @@ def demo(db_path: str, progress_interval: float, as_json: bool) -> None:
       copyright-guard demo --db copyright-guard-demo.db
     """
     from ..demo.run import DemoError, run_demo
+    from ..store.db import StoreError
 
     try:
         result = run_demo(db_path, progress=None if as_json else _progress, progress_interval=progress_interval)
     except DemoError as exc:
         raise CLIError(str(exc), "the demo replaces only its own database file") from None
+    except StoreError as exc:  # one line by contract (store/db.py): no debug hint, nothing unexpected
+        raise CLIError(str(exc), "give --db a file in a writable directory") from None
     if as_json:
         click.echo(json.dumps({**result.summary.as_dict(), "decisions": result.table, "mismatches": result.mismatches,
                                "requests_by_origin": result.requests_by_origin}, indent=2, sort_keys=True))

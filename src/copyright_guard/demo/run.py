@@ -9,6 +9,7 @@ reason codes beside what the demo site meant to show.
 
 from __future__ import annotations
 
+import stat
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..core.files import file_kind
 from . import site
 from .server import MultiOriginServer
 
@@ -54,11 +56,10 @@ class DemoError(Exception):
 
 
 def _is_demo_database(path: Path) -> bool:
-    """True for an empty file or an SQLite file the demo wrote (its exclusion list's source says so)."""
+    """True for an SQLite file the demo wrote (its exclusion list's source says so). The caller has
+    checked that ``path`` is a regular file: opening a FIFO here would hang."""
     import sqlite3
 
-    if path.stat().st_size == 0:
-        return True
     try:
         connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
@@ -66,26 +67,48 @@ def _is_demo_database(path: Path) -> bool:
                 "SELECT 1 FROM exclusion_list_versions WHERE source = ? LIMIT 1", (DEMO_SOURCE,)).fetchone()
         finally:
             connection.close()
-    except sqlite3.Error:  # not SQLite, or not our schema: someone else's file
+    except sqlite3.Error:  # not SQLite (an empty file too), or not our schema: someone else's file
         return False
     return row is not None
 
 
+def _regular_or_missing(path: Path, db_path: str) -> bool:
+    """Does ``path`` exist? Raises DemoError if it does and is anything but a regular file: a
+    device (``/dev/null``), a FIFO or a socket is never "an earlier demo database" to delete."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise DemoError(f"--db {db_path!r}: cannot use {path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode):
+        raise DemoError(f"--db {db_path!r}: is a directory, not a database file")
+    if not stat.S_ISREG(mode):
+        raise DemoError(f"--db {db_path!r}: {path} is not a regular file ({file_kind(mode)}); "
+                        "not replacing it (give another file name)")
+    return True
+
+
 def _fresh_sqlite(db_path: str) -> str:
-    # "Replaced on each run" must never mean deleting a real audit log or any other file that
-    # happens to be named: only an earlier demo database (or an empty file) is replaced.
+    # "Replaced on each run" must never mean deleting a real audit log, a device, a FIFO or any
+    # other file that happens to be named: only an earlier demo database is replaced (recognised
+    # by its contents; an empty file is not one - it may be a placeholder someone made).
     path = Path(db_path.removeprefix("sqlite:///"))
     if "://" in str(db_path) and not db_path.startswith("sqlite:///"):
         raise DemoError(f"--db {db_path!r}: the demo writes an SQLite file; give a file name")
-    if path.is_dir():
-        raise DemoError(f"--db {db_path!r}: is a directory, not a database file")
-    if path.exists() and not _is_demo_database(path):
+    # Every file first, before SQLite opens any (it opens a -journal or -wal beside the database
+    # too, and would hang on a FIFO) and before anything is deleted: a FIFO or device named like
+    # SQLite's side files is not ours either.
+    _regular_or_missing(path, db_path)  # "." or "/" first: they have no name to add a suffix to
+    siblings = [path.with_name(path.name + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
+    existing = [candidate for candidate in siblings if _regular_or_missing(candidate, db_path)]
+    if path in existing and not _is_demo_database(path):
         raise DemoError(f"--db {db_path!r}: the file exists and is not a copyright-guard demo database; "
                         "not replacing it (give another file name)")
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        candidate = path.with_name(path.name + suffix)
-        if candidate.exists():
-            candidate.unlink()
+    if not path.parent.is_dir():
+        raise DemoError(f"--db {db_path!r}: directory {path.parent} does not exist")
+    for candidate in existing:
+        candidate.unlink()
     return f"sqlite:///{path}"
 
 
