@@ -138,11 +138,15 @@ def crawl(spider: str, seeds_file: str | None, urls: tuple[str, ...], policy_fil
         if not sep or not name.strip():
             raise CLIError(f"--set {assignment!r}: expected NAME=VALUE", "e.g. --set CONCURRENT_REQUESTS=32")
         extra[name.strip()] = value
+    from ..store.db import StoreError
+
     try:
         settings = crawl_settings(policy=policy_file, db=db_url, purpose=purpose, output=output,
                                   log_level=log_level, extra=extra)
     except SettingsError as exc:
         raise CLIError(str(exc), "see README 'Crawling with Scrapy'") from None
+    except StoreError as exc:  # the audit database, opened before the crawl starts
+        raise CLIError(str(exc), "check --db / $COPYRIGHT_GUARD_DB") from None
     spider_args = {"seeds": seeds_file, "urls": ",".join(urls) or None}
     if spider == "seeds":
         spider_args["depth"] = depth
@@ -152,10 +156,19 @@ def crawl(spider: str, seeds_file: str | None, urls: tuple[str, ...], policy_fil
         click.echo(json.dumps(summary.as_dict(), indent=2, sort_keys=True))
     else:
         click.echo(summary_table(summary))
-        click.echo()
-        click.echo(next_steps(summary))
+        if summary.run_id:  # no run recorded: there is nothing to look at
+            click.echo()
+            click.echo(next_steps(summary))
+    _report_feed_errors(summary)
     if not summary.ok:
         sys.exit(EXIT_STOPPED)
+
+
+def _report_feed_errors(summary) -> None:
+    """One line on stderr when collected items were not written: the crawl did not do its job."""
+    if summary.feed_errors:
+        more = f" (and {len(summary.feed_errors) - 1} more)" if len(summary.feed_errors) > 1 else ""
+        click.echo(f"Error: items were not saved: {summary.feed_errors[0]}{more}", err=True)
 
 
 @click.command("demo")
@@ -193,8 +206,9 @@ def demo(db_path: str, progress_interval: float, as_json: bool) -> None:
         click.echo(result.render())
         click.echo()
         click.echo(summary_table(result.summary))
-        click.echo()
-        click.echo(next_steps(result.summary, result.example_url))
+        if result.summary.run_id:
+            click.echo()
+            click.echo(next_steps(result.summary, result.example_url))
     if not result.summary.ok:
         sys.exit(EXIT_STOPPED)
 

@@ -122,6 +122,7 @@ class AuditExtension:
 
     def spider_opened(self, spider: Any) -> None:
         from ..store.db import StoreError, connect, describe, resolve_url
+        from ..store.lists import ListError
         from ..store.runs import start_run
         from ..store.writer import DecisionWriter
 
@@ -143,6 +144,9 @@ class AuditExtension:
             self.runtime.exclusions = exclusions
         except StoreError as exc:
             logger.error("copyright-guard: the audit database %s is unusable: %s", describe(url), exc)
+            raise CloseSpider(CLOSE_REASON) from None
+        except ListError as exc:  # a list the policy names is missing: one line, it says what to do
+            logger.error("copyright-guard: %s", exc)
             raise CloseSpider(CLOSE_REASON) from None
         except Exception:  # any other failure to open the audit run: never crawl unrecorded
             logger.exception("copyright-guard: cannot open the audit run in %s", describe(url))

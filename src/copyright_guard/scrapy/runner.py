@@ -6,19 +6,24 @@ line program; tests run it in a subprocess.
 
 from __future__ import annotations
 
+import logging
+import os
 import signal
+import stat
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from scrapy.settings import Settings
 
-from .recorder import DecisionRecorder
+from ..core.files import file_kind
 from .addon import Addon
-from .settings import read_settings
+from .recorder import DecisionRecorder
+from .settings import SettingsError, command_line_settings, guard_component_dicts, read_settings
 
 ADDON = "copyright_guard.scrapy.Addon"
 
@@ -40,6 +45,7 @@ class CrawlSummary:
     items: int = 0
     site_files: dict[str, int] = field(default_factory=dict)  # "robots.txt parsed" -> count
     stats: dict[str, Any] = field(default_factory=dict)
+    feed_errors: list[str] = field(default_factory=list)  # items that could not be written (-o), one line each
 
     @property
     def pages(self) -> int:
@@ -47,7 +53,8 @@ class CrawlSummary:
 
     @property
     def ok(self) -> bool:
-        return self.finish_reason == "finished"
+        # Collected items that never reached the output file are a failed crawl, not a finished one.
+        return self.finish_reason == "finished" and not self.feed_errors
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +65,7 @@ class CrawlSummary:
             "denied_pre_fetch": self.totals["denied pre-fetch"], "denied_post_fetch": self.totals["denied post-fetch"],
             "refused": {k.removeprefix("refused "): v for k, v in self.totals.items() if k.startswith("refused ")},
             "denied_by_reason": dict(self.denied_by_reason.most_common()), "site_files": self.site_files,
+            "feed_errors": self.feed_errors,
         }
 
 
@@ -70,7 +78,12 @@ def crawl_settings(
     log_level: str = "WARNING",
     extra: dict[str, Any] | None = None,
 ) -> Settings:
-    """Scrapy settings for a guarded crawl with the bundled spiders. Raises SettingsError early."""
+    """Scrapy settings for a guarded crawl with the bundled spiders, checked before anything starts.
+
+    Raises SettingsError (a setting, the policy, the User-Agent, ``output``) or StoreError (the
+    audit database cannot be opened or migrated), each one line: a problem found inside the crawl
+    is a traceback and a run that records nothing.
+    """
     values: dict[str, Any] = {
         "ADDONS": {ADDON: 100},
         "SPIDER_MODULES": ["copyright_guard.spiders"],
@@ -85,14 +98,103 @@ def crawl_settings(
     if purpose:
         values["COPYRIGHT_GUARD_PURPOSE"] = purpose
     if output:
-        values["FEEDS"] = {output: {"format": "jsonlines", "overwrite": True}}
-    values.update(extra or {})
+        values["FEEDS"] = {_feed_uri(output): {"format": "jsonlines", "overwrite": True}}
+    checked = command_line_settings(extra or {})
+    if output and isinstance(checked.get("FEEDS"), dict):
+        checked["FEEDS"] = {**values["FEEDS"], **checked["FEEDS"]}  # -o and --set FEEDS both apply
+    values.update(checked)
+    guard_component_dicts(values)  # --set ADDONS adds to the add-on, never replaces it
     settings = Settings(values, priority="cmdline")
     # A bad policy, setting or User-Agent is one line now, not a traceback inside the crawl later:
     # run the add-on's own start-up checks on a copy.
-    read_settings(settings)
+    guard = read_settings(settings)
     Addon().update_settings(settings.copy())
+    # The audit database is opened (created, migrated) now too: an unusable one used to surface as
+    # a crawl that "did not start", with a summary and next steps for a run that never existed.
+    # So are the exclusion lists the policy names: a missing one would stop the crawl as it opens.
+    from ..store.db import connect
+    from ..store.lists import ListError, load_exclusion_index
+
+    engine = connect(guard.db_url)
+    try:
+        load_exclusion_index(engine, guard.policy.exclusions.lists or None)
+    except ListError as exc:
+        raise SettingsError(str(exc)) from None
+    finally:
+        engine.dispose()
     return settings
+
+
+def _feed_uri(output: str) -> str:
+    """``-o FILE`` as a Scrapy feed URI naming exactly that file.
+
+    Scrapy reads a feed key as a URI template: ``name:rest`` would be a storage scheme and
+    ``%(name)s`` a parameter. A ``file://`` URI names the file exactly (``%`` is percent-encoded,
+    and Scrapy decodes the path again when it opens the file).
+    A FIFO with no reader would block the crawl's start-up for ever; a directory cannot be written.
+    """
+    path = os.path.abspath(output)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise SettingsError(f"--output {output}: cannot write: {exc.strerror or exc}") from None
+    except ValueError as exc:  # a NUL byte
+        raise SettingsError(f"--output {output!r}: {exc}") from None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise SettingsError(f"--output {output}: is a directory; give a file name")
+    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISCHR(mode)):
+        raise SettingsError(f"--output {output}: not a regular file ({file_kind(mode)}); give a file name")
+    existing = path if mode is not None else _nearest_existing_parent(path)
+    if not os.access(existing, os.W_OK):
+        raise SettingsError(f"--output {output}: cannot write: permission denied on {existing}")
+    return Path(path).as_uri()
+
+
+def _nearest_existing_parent(path: str) -> str:
+    parent = os.path.dirname(path)
+    while not os.path.exists(parent) and os.path.dirname(parent) != parent:
+        parent = os.path.dirname(parent)
+    return parent
+
+
+class _FeedErrors(logging.Filter):
+    """Notes the feed exporter's failures (``-o`` to a full disk: ``OSError: [Errno 28]``) and
+    keeps them to one log line: Scrapy logs them with a traceback, then counts the feed as failed
+    and finishes the crawl as if nothing happened. The summary reports them and the command exits 1.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.errors: list[str] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.ERROR or not record.exc_info:
+            return True
+        message = record.getMessage()
+        if record.name == "scrapy.utils.signal" and "FeedExporter" not in message:
+            return True  # another signal handler's error: not ours to summarise
+        exc = record.exc_info[1]
+        cause = f"{type(exc).__name__}: {exc}".splitlines()[0][:300] if exc is not None else "unknown error"
+        self.errors.append(f"{message.splitlines()[0][:300]}: {cause}")
+        if not os.environ.get("COPYRIGHT_GUARD_DEBUG"):  # the developer asked for the traceback
+            record.msg, record.args = f"{message.splitlines()[0]}: {cause}", ()
+            record.exc_info = record.exc_text = None
+        return True
+
+
+@contextmanager
+def _feed_errors_noted() -> Iterator[_FeedErrors]:
+    noted = _FeedErrors()
+    loggers = [logging.getLogger(name) for name in ("scrapy.extensions.feedexport", "scrapy.utils.signal")]
+    for logger in loggers:
+        logger.addFilter(noted)
+    try:
+        yield noted
+    finally:
+        for logger in loggers:
+            logger.removeFilter(noted)
 
 
 @contextmanager
@@ -160,7 +262,7 @@ def run_crawl(
     crawler.signals.connect(start_progress, signal=signals.spider_opened)
     crawler.signals.connect(stop_progress, signal=signals.spider_closed)
     started = time.monotonic()
-    with _interrupts_held_until_scrapy_handles_them() as interrupted:
+    with _interrupts_held_until_scrapy_handles_them() as interrupted, _feed_errors_noted() as feeds:
         process.crawl(crawler, **spider_args)
         from twisted.internet import reactor  # installed by create_crawler above
 
@@ -169,6 +271,11 @@ def run_crawl(
         reactor.callFromThread(lambda: interrupted and signal.raise_signal(interrupted[0]))
         process.start()
     elapsed = time.monotonic() - started
+    feed_errors = list(dict.fromkeys(feeds.errors))
+    failed = sum(v for k, v in (crawler.stats.get_stats() if crawler.stats else {}).items()
+                 if k.startswith("feedexport/failed_count/"))
+    if failed and not feed_errors:
+        feed_errors.append(f"{failed} feed(s) could not be stored")
 
     stats = crawler.stats.get_stats() if crawler.stats else {}
     runtime = runtime_for(crawler)
@@ -195,4 +302,5 @@ def run_crawl(
         items=int(stats.get("item_scraped_count", 0)),
         site_files=dict(sorted(site_files.items())),
         stats=stats,
+        feed_errors=feed_errors,
     )

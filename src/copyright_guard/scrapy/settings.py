@@ -116,3 +116,196 @@ def check_user_agent(user_agent: object, policy: Policy, where: str) -> None:
             f"{where}: User-Agent {text!r} does not contain the policy's product token {token!r} "
             f"(remove it to use the policy's [crawler] user_agent, or include {token!r})"
         )
+
+
+# -- Scrapy settings from the command line (`copyright-guard crawl --set NAME=VALUE`) ---------------
+#
+# The one place those values are checked. Scrapy itself reads a bad one deep inside the crawl (a
+# traceback, "not started"), and an ADDONS value simply replaced the add-on, turning every check
+# off. So, before anything starts: a name must be a Scrapy or copyright-guard setting (a typo is
+# never silently ignored), a value is coerced to the type of Scrapy's default and checked, and the
+# add-on and its components cannot be dropped or disabled (see guard_component_dicts).
+
+ADDON_PATH = "copyright_guard.scrapy.Addon"
+# What the add-on installs, per component setting. A --set value naming one of them with null
+# (Scrapy's "disabled") is refused; a dict that leaves them out is merged with them (add-ons and
+# middlewares given on the command line are added to ours, never instead of them).
+GUARD_COMPONENTS: dict[str, tuple[str, ...]] = {
+    "ADDONS": (ADDON_PATH,),
+    "DOWNLOADER_MIDDLEWARES": ("copyright_guard.scrapy.middleware.CopyrightGuardMiddleware",
+                               "copyright_guard.scrapy.middleware.IdentityGuardMiddleware"),
+    "SPIDER_MIDDLEWARES": ("copyright_guard.scrapy.provenance.ProvenanceMiddleware",),
+    "EXTENSIONS": ("copyright_guard.scrapy.extension.AuditExtension",),
+}
+# Scrapy's component-priority dicts ({import path: order or null}); the *_BASE variants are
+# Scrapy's own defaults, merged under these.
+PRIORITY_DICTS = {name for base in ("DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES", "EXTENSIONS", "ITEM_PIPELINES",
+                                    "SPIDER_CONTRACTS") for name in (base, f"{base}_BASE")} | {"ADDONS"}
+# Settings Scrapy reads that its default_settings module does not define.
+EXTRA_SCRAPY_SETTINGS: dict[str, object] = {"CONCURRENT_REQUESTS_PER_IP": 0}
+# Numeric settings with a floor other than 0 (most numbers are counts, sizes or seconds: >= 0).
+# A zero concurrency never downloads anything (the crawl would wait forever); a zero timeout fails
+# every request.
+_NUMBER_FLOORS: dict[str, tuple[float, bool]] = {  # name -> (minimum, minimum allowed?)
+    "CONCURRENT_REQUESTS": (1, True), "CONCURRENT_REQUESTS_PER_DOMAIN": (1, True), "CONCURRENT_ITEMS": (1, True),
+    "REACTOR_THREADPOOL_MAXSIZE": (1, True), "DOWNLOAD_TIMEOUT": (0, False), "DNS_TIMEOUT": (0, False),
+    "AUTOTHROTTLE_TARGET_CONCURRENCY": (0, False),
+}
+# Larger numbers are no setting anyone means, and overflow Twisted's timers and C integers.
+_MAX_INT = 2**53
+_MAX_FLOAT = 1e9
+_TIME_WORDS = ("DELAY", "TIMEOUT", "_SECS", "SECONDS", "INTERVAL")
+_LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+
+def _scrapy_defaults() -> dict[str, object]:
+    from scrapy.settings import default_settings
+
+    names = {name: getattr(default_settings, name) for name in dir(default_settings) if name.isupper()}
+    return {**names, **EXTRA_SCRAPY_SETTINGS}
+
+
+def _same_component(key: object, path: str) -> bool:
+    """Does a component dict key (an import path or the class itself) name the component at ``path``?"""
+    from scrapy.utils.misc import load_object
+
+    if key == path:
+        return True
+    try:
+        return load_object(key) is load_object(path)
+    except (ImportError, NameError, ValueError, AttributeError, TypeError):
+        return False
+
+
+def _loadable(name: str, path: object) -> None:
+    from scrapy.utils.misc import load_object
+
+    if not isinstance(path, str):
+        return  # a class object (from Python callers): Scrapy uses it as it is
+    try:
+        load_object(path)
+    except (ImportError, NameError, ValueError, AttributeError, TypeError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SettingsError(f"{name}: cannot load {path!r} ({detail[:200]})") from None
+
+
+def _json(name: str, raw: object, kind: type, example: str) -> object:
+    import json
+
+    if isinstance(raw, kind):
+        return raw
+    if isinstance(raw, str):
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = None
+        if isinstance(value, kind):
+            return value
+    what = "a JSON object" if kind is dict else "a JSON list"
+    raise SettingsError(f"{name}: expected {what}, e.g. {example}, got {raw!r}"[:500])
+
+
+def _priority_dict(name: str, raw: object) -> dict:
+    value = _json(name, raw, dict, '{"myproject.Component": 500}')
+    for key, order in value.items():
+        _loadable(name, key)
+        if order is not None and (isinstance(order, bool) or not isinstance(order, int)):
+            raise SettingsError(f"{name}: the order of {key!r} must be an integer or null, got {order!r}")
+        if order is None and any(_same_component(key, ours) for ours in GUARD_COMPONENTS.get(name, ())):
+            raise SettingsError(f"{name}: {key!r} is part of copyright-guard and cannot be disabled "
+                                "(crawl without it by running Scrapy directly, not copyright-guard crawl)")
+    return value
+
+
+def _given_number(name: str, raw: object, kind: type) -> int | float:
+    import math
+
+    if isinstance(raw, bool):
+        raw = int(raw)
+    try:
+        value = kind(raw.strip() if isinstance(raw, str) else raw)
+    except (TypeError, ValueError):
+        what = "an integer" if kind is int else "a number"
+        raise SettingsError(f"{name}: expected {what}, got {raw!r}"[:300]) from None
+    if kind is float and not math.isfinite(value):
+        raise SettingsError(f"{name}: expected a finite number, got {raw!r}")
+    if "PRIORITY" not in name:  # priorities and their adjustments may be negative
+        minimum, inclusive = _NUMBER_FLOORS.get(name, (0, True))
+        if value < minimum or (value == minimum and not inclusive):
+            bound = f"at least {minimum}" if inclusive else f"more than {minimum}"
+            raise SettingsError(f"{name}: must be {bound}, got {raw!r}")
+    if abs(value) > (_MAX_INT if kind is int else _MAX_FLOAT):
+        raise SettingsError(f"{name}: {raw!r} is out of range (at most {_MAX_INT if kind is int else _MAX_FLOAT:g})")
+    return value
+
+
+def _boolean(name: str, raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip()
+    if text in {"1", "True", "true"}:
+        return True
+    if text in {"0", "False", "false"}:
+        return False
+    raise SettingsError(f"{name}: expected True or False, got {raw!r}"[:300])
+
+
+def _coerce(name: str, raw: object, default: object) -> object:
+    """``raw`` (a --set string, or a Python value) as the type of Scrapy's default for ``name``."""
+    if name.endswith("_ENABLED") or isinstance(default, bool) or name == "ROBOTSTXT_OBEY":
+        return _boolean(name, raw)
+    if isinstance(default, (int, float)):
+        # Scrapy reads times with getfloat() even where the default is written as an int (DOWNLOAD_DELAY = 0).
+        kind = float if isinstance(default, float) or any(word in name for word in _TIME_WORDS) else int
+        return _given_number(name, raw, kind)
+    if name in PRIORITY_DICTS:
+        return _priority_dict(name, raw)
+    if isinstance(default, dict):
+        return _json(name, raw, dict, '{"key": "value"}')
+    if isinstance(default, list):
+        # Scrapy's getlist() splits a string at commas; elements of a numeric list are numbers.
+        items = [part.strip() for part in raw.split(",") if part.strip()] if isinstance(raw, str) else raw
+        if not isinstance(items, (list, tuple)):
+            raise SettingsError(f"{name}: expected a comma-separated list, got {raw!r}"[:300])
+        if default and all(isinstance(item, int) for item in default):
+            items = [_given_number(name, item, int) for item in items]
+        return list(items)
+    if name == "LOG_LEVEL":
+        if str(raw).upper() not in _LOG_LEVELS:
+            raise SettingsError(f"LOG_LEVEL: expected one of {', '.join(_LOG_LEVELS)}, got {raw!r}")
+        return str(raw).upper()
+    if isinstance(default, str) and default.startswith(("scrapy.", "twisted.")) and "." in str(raw):
+        _loadable(name, raw)  # a class Scrapy loads by import path: a typo fails here, not mid-start
+    return raw
+
+
+def command_line_settings(extra: dict[str, object]) -> dict[str, object]:
+    """Checked and coerced ``--set`` values (strings from the command line, or Python values),
+    ready to lay over the add-on's settings. Raises :class:`SettingsError` (one line, naming the
+    setting) for an unknown name, a value of the wrong type, or one that would disable copyright-guard."""
+    defaults = _scrapy_defaults()
+    checked: dict[str, object] = {}
+    for name, raw in extra.items():
+        if name.startswith("COPYRIGHT_GUARD_"):
+            if name not in DEFAULTS:
+                raise SettingsError(f"{name}: not a copyright-guard setting (expected one of {', '.join(DEFAULTS)})")
+            if name == "COPYRIGHT_GUARD_ENABLED":
+                if not _boolean(name, raw):
+                    raise SettingsError("COPYRIGHT_GUARD_ENABLED: copyright-guard crawl always runs with the "
+                                        "checks on (run Scrapy directly to crawl without them)")
+                raw = True
+            checked[name] = raw  # read_settings() checks the value itself
+        elif name in defaults:
+            checked[name] = _coerce(name, raw, defaults[name])
+        else:
+            raise SettingsError(f"{name}: not a Scrapy setting (see https://docs.scrapy.org/en/latest/topics/settings.html)")
+    return checked
+
+
+def guard_component_dicts(values: dict[str, object]) -> None:
+    """Put the add-on back into ``values["ADDONS"]`` (in place) if a command-line ADDONS left it
+    out: ADDONS given to ``copyright-guard crawl`` add to the add-on, never replace it. The add-on
+    itself re-installs its middlewares and extension in whatever the other dicts say."""
+    addons = values.get("ADDONS")
+    if isinstance(addons, dict) and not any(_same_component(key, ADDON_PATH) for key in addons):
+        values["ADDONS"] = {ADDON_PATH: 100, **addons}
