@@ -163,6 +163,17 @@ def test_explicit_database_that_cannot_be_opened_is_a_configuration_error(run_cl
     assert len([line for line in result.output.splitlines() if line.strip()]) == 1
 
 
+@pytest.mark.parametrize("how", ["--db", "env"])
+def test_explicit_database_that_does_not_exist_is_a_configuration_error(run_cli, isolated_cwd, monkeypatch, how):
+    # A typo (reall.db for real.db) used to create an empty database and answer "none in force", exit 0.
+    url = f"sqlite:///{isolated_cwd / 'reall.db'}"
+    if how == "env":
+        monkeypatch.setenv("COPYRIGHT_GUARD_DB", url)
+    result = run_cli("check", "http://127.0.0.9/", "--no-fetch", *(["--db", url] if how == "--db" else []))
+    _one_line_error(result, "reall.db: no audit database here")
+    assert not (isolated_cwd / "reall.db").exists()
+
+
 # -- a real process ----------------------------------------------------------------------------------
 
 

@@ -75,8 +75,9 @@ def _load_exclusions(db_url: str | None, policy: Policy) -> tuple[ExclusionIndex
     """The exclusion index from the database, one line saying where it came from and which
     versions are in force, and those versions (``[{list, version, sha256, entry_count}]``).
 
-    An explicit database (--db or $COPYRIGHT_GUARD_DB) that cannot be used is a configuration error
-    (exit 2): checking without the lists the operator asked for would answer the wrong question.
+    An explicit database (--db or $COPYRIGHT_GUARD_DB) that cannot be used or does not exist is a
+    configuration error (exit 2): checking without the lists the operator asked for would answer
+    the wrong question.
     Without one, ./copyright-guard.db is used if it exists; otherwise no lists apply (and we say so).
     """
     explicit = db_url or os.environ.get(DB_ENV)
@@ -91,7 +92,9 @@ def _load_exclusions(db_url: str | None, policy: Policy) -> tuple[ExclusionIndex
     from ..store.runs import describe_exclusion_lists, exclusion_list_records
     from .db import open_engine
 
-    engine = open_engine(explicit or None, must_exist=False)
+    # must_exist: a mistyped --db (sqlite:///reall.db) must not quietly create an empty database and
+    # answer "no lists in force"; the default ./copyright-guard.db is only used when it exists anyway.
+    engine = open_engine(explicit or None, must_exist=True)
     try:
         index = load_exclusion_index(engine, policy.exclusions.lists or None)
         with engine.connect() as connection:
