@@ -48,6 +48,26 @@ def test_every_policy_file_in_policies_is_valid():
         # a line break in the User-Agent failed every request (robots.txt "unreachable") instead
         ("[crawler]\nuser_agent = \"x\\r\\nX-Injected: 1 CopyrightGuardBot\"\n", "printable ASCII on one line"),
         ("[crawler]\nuser_agent = 'CopyrightGuardBot/ü'\n", "printable ASCII on one line"),
+        # values that passed validation and crashed later (OverflowError in fetch/states.py, in the
+        # complaint deadlines) or could not be recorded (PostgreSQL refuses NUL)
+        ("[cache]\nretry_initial_seconds = 9999999999999\n",
+         "key 'cache.retry_initial_seconds': Input should be less than or equal to 604800"),
+        ("[cache]\nretry_max_seconds = 1e300\n", "key 'cache.retry_max_seconds'"),
+        ("[cache]\nunreachable_grace_days = 99999999\n", "key 'cache.unreachable_grace_days'"),
+        ("[cache]\nmax_bytes = 99999999999999999\n", "key 'cache.max_bytes'"),
+        ("[cache]\nretry_initial_seconds = 7200\n", "retry_initial_seconds (7200) is more than retry_max_seconds (3600)"),
+        ("[crawl]\nmax_crawl_delay_seconds = 1e12\n", "key 'crawl.max_crawl_delay_seconds'"),
+        ("[complaints]\ndecide_within_days = 99999999\n", "key 'complaints.decide_within_days'"),
+        ("[complaints]\nacknowledge_within_days = 400\n", "key 'complaints.acknowledge_within_days'"),
+        ('[policy]\nname = "x\\u0000y"\n', "key 'policy.name': must be one line without control or format characters"),
+        ('[policy]\nname = "evil\\u202etxt"\n', "key 'policy.name'"),
+        ('[policy]\ndescription = "a\\u0000b"\n', "key 'policy.description'"),
+        ('[complaints]\noperator_name = "A\\nB"\n', "key 'complaints.operator_name'"),
+        ("[[licences]]\nsource = 'https://a.example'\ncontract = \"C\\u0000\"\n", "key 'licences.0.contract'"),
+        ("[peers]\ntokens = ['bad token']\n", "key 'peers.tokens.0': 'bad token' is not a product token"),
+        ("[peers]\nextra = ['AI2Bot']\n", "key 'peers.extra.0': 'AI2Bot' is not a product token"),
+        ("[peers]\nexclude = ['']\n", "key 'peers.exclude.0'"),
+        ("[exclusions]\nlists = ['bad name!']\n", "key 'exclusions.lists.0': 'bad name!' is not an exclusion list name"),
     ],
 )
 def test_invalid_policy_is_one_line_naming_file_and_key(text, expected):
@@ -104,3 +124,12 @@ def test_the_policy_purpose_type_lists_exactly_the_model_purposes():
     from copyright_guard.core.policy import Purpose
 
     assert get_args(Purpose) == PURPOSES
+
+
+def test_free_text_keeps_its_line_breaks_and_sane_bounds_are_accepted():
+    policy = parse_policy("[policy]\nname = 'mine'\ndescription = \"line one\\n\\tline two\"\n"
+                          "[cache]\nretry_initial_seconds = 604800\nretry_max_seconds = 604800\n"
+                          "unreachable_grace_days = 3650\n[complaints]\ndecide_within_days = 365\n"
+                          "[peers]\ntokens = ['GPTBot', 'Google-Extended']\n[exclusions]\nlists = ['arcom', 'court-orders.de_1']\n")
+    assert policy.policy.description == "line one\n\tline two"
+    assert policy.peer_tokens == {"gptbot", "google-extended"}

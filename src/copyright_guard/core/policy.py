@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+import unicodedata
 from datetime import date
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .files import InputFileError, read_input_file
 from .model import PURPOSES, sha256_hex
@@ -29,6 +30,49 @@ OnFailure = Literal["deny", "allow"]
 
 
 MAX_POLICY_BYTES = 1 << 20  # 1 MiB
+# An exclusion list's name, as store/lists.py accepts it (the core may not import the store).
+LIST_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def _has_controls(value: str, allowed: str = "") -> bool:
+    """Control characters (Cc: NUL, ESC, line breaks) or format characters (Cf: bidi overrides such
+    as U+202E, zero-width joiners), other than those in ``allowed``."""
+    return any(unicodedata.category(c) in ("Cc", "Cf") and c not in allowed for c in value)
+
+
+def _one_line(value: str) -> str:
+    # Names end up in the database (PostgreSQL refuses NUL in text), in decisions and on
+    # reviewers' terminals and pages: one line of visible text.
+    if _has_controls(value):
+        raise ValueError("must be one line without control or format characters")
+    return value
+
+
+def _free_text(value: str) -> str:
+    if _has_controls(value, "\t\n\r"):
+        raise ValueError("must not contain control or format characters other than line breaks and tabs")
+    return value
+
+
+def _product_token(value: str) -> str:
+    # robots.txt user-agent lines are read as such a token (core/robots.py): any other token could
+    # never match a group, so a reservation aimed at it would silently not be seen.
+    if not PRODUCT_TOKEN_RE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a product token: letters, '-' and '_' only (RFC 9309 §2.2.1)")
+    return value
+
+
+def _list_name(value: str) -> str:
+    if not LIST_NAME_RE.fullmatch(value):
+        raise ValueError(f"{value!r} is not an exclusion list name: 1-128 letters, digits, '.', '_' or '-', "
+                         "starting with a letter or digit")
+    return value
+
+
+OneLine = Annotated[str, AfterValidator(_one_line)]
+FreeText = Annotated[str, AfterValidator(_free_text)]
+ProductToken = Annotated[str, AfterValidator(_product_token)]
+ListName = Annotated[str, AfterValidator(_list_name)]
 
 
 class PolicyError(ValueError):
@@ -40,8 +84,8 @@ class _Section(BaseModel):
 
 
 class PolicyInfo(_Section):
-    name: str = "unnamed"
-    description: str = ""
+    name: OneLine = "unnamed"
+    description: FreeText = ""
 
 
 class Crawler(_Section):
@@ -100,9 +144,9 @@ class Peers(_Section):
     ai-robots-txt list: see README "Peer AI crawler tokens"); a list replaces it; ``extra`` adds.
     """
 
-    tokens: Literal["default"] | list[str] = "default"
-    extra: list[str] = Field(default_factory=list)
-    exclude: list[str] = Field(default_factory=list)
+    tokens: Literal["default"] | list[ProductToken] = "default"
+    extra: list[ProductToken] = Field(default_factory=list)
+    exclude: list[ProductToken] = Field(default_factory=list)
 
 
 class OnFailureRules(_Section):
@@ -118,30 +162,44 @@ class OnFailureRules(_Section):
     audit_unavailable: Literal["stop", "continue"] = "stop"  # database down: never crawl unrecorded
 
 
+# Upper bounds are not policy advice: beyond them a value is a typo, and times computed from it
+# (now + retry wait, a complaint's deadline) overflow datetime - a crash in the middle of a crawl.
+WEEK_SECONDS = 7 * 24 * 3600
+MAX_SITE_FILE_BYTES = 64 << 20  # 64 MiB, held in memory per fetch
+
+
 class Cache(_Section):
     max_age_hours: float = Field(24.0, gt=0, le=24 * 365)  # RFC 9309 §2.4: SHOULD NOT exceed 24 h
-    retry_initial_seconds: float = Field(60.0, gt=0)  # backoff while a file is unreachable
-    retry_max_seconds: float = Field(3600.0, gt=0)
-    unreachable_grace_days: float = Field(30.0, ge=0)  # then the last good copy applies (§2.3.1.4)
-    max_bytes: int = Field(512_000, ge=512_000)  # RFC 9309 §2.5: parse at least 500 KiB
+    retry_initial_seconds: float = Field(60.0, gt=0, le=WEEK_SECONDS)  # backoff while a file is unreachable
+    retry_max_seconds: float = Field(3600.0, gt=0, le=WEEK_SECONDS)
+    unreachable_grace_days: float = Field(30.0, ge=0, le=3650)  # then the last good copy applies (§2.3.1.4)
+    max_bytes: int = Field(512_000, ge=512_000, le=MAX_SITE_FILE_BYTES)  # RFC 9309 §2.5: parse at least 500 KiB
     max_redirects: int = Field(5, ge=5, le=20)  # §2.3.1.2: follow at least five
     timeout_seconds: float = Field(10.0, gt=0, le=300)
+
+    @model_validator(mode="after")
+    def _retry_range(self) -> Cache:
+        # The first wait is capped at the longest (fetch/states.py): a larger first wait is a mistake.
+        if self.retry_initial_seconds > self.retry_max_seconds:
+            raise ValueError(f"retry_initial_seconds ({self.retry_initial_seconds:g}) is more than "
+                             f"retry_max_seconds ({self.retry_max_seconds:g})")
+        return self
 
 
 class Crawl(_Section):
     obey_crawl_delay: bool = True
-    max_crawl_delay_seconds: float = Field(60.0, ge=0)
+    max_crawl_delay_seconds: float = Field(60.0, ge=0, le=24 * 3600)
 
 
 class Exclusions(_Section):
-    lists: list[str] = Field(default_factory=list)  # empty: every active list in the database
+    lists: list[ListName] = Field(default_factory=list)  # empty: every active list in the database
 
 
 class Licence(_Section):
     """A licence that turns reservation-based denials for a source into allows, citing a contract."""
 
-    source: str  # an origin (https://example.com) or a URL pattern with * and $
-    contract: str
+    source: OneLine  # an origin (https://example.com) or a URL pattern with * and $
+    contract: OneLine
     valid_from: date | None = None
     valid_to: date | None = None
     purposes: list[Purpose] = Field(default_factory=lambda: list(PURPOSES))
@@ -172,10 +230,10 @@ class Licence(_Section):
 
 
 class Complaints(_Section):
-    acknowledge_within_days: float = Field(2.0, gt=0)
-    decide_within_days: float = Field(30.0, gt=0)
-    contact_email: str = "copyright@example.invalid"
-    operator_name: str = "Example AI Lab"
+    acknowledge_within_days: float = Field(2.0, gt=0, le=365)
+    decide_within_days: float = Field(30.0, gt=0, le=365)
+    contact_email: OneLine = "copyright@example.invalid"
+    operator_name: OneLine = "Example AI Lab"
 
 
 class Policy(_Section):
@@ -212,15 +270,31 @@ class Policy(_Section):
         return frozenset(tokens) if self.sources.peer_tokens else frozenset()
 
 
+def _is_branch(part: object) -> bool:
+    """A pydantic union-branch tag in an error location (``literal['default']``, ``list[...]``)."""
+    return isinstance(part, str) and ("[" in part or "(" in part)
+
+
 def _describe(error: dict) -> str:
-    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    key = ".".join(str(part) for part in error["loc"] if not _is_branch(part)) or "(top level)"
     kind = error["type"]
     if kind == "extra_forbidden":
         return f"unknown key {key!r}"
     if kind == "missing":
         return f"missing key {key!r}"
     message = error["msg"].removeprefix("Value error, ")
-    return f"key {key!r}: {message} (got {error.get('input')!r})"
+    given = error.get("input")
+    if isinstance(given, dict):  # a check across the keys of a section: the message names them
+        return f"key {key!r}: {message}"
+    return f"key {key!r}: {message} (got {given!r})"
+
+
+def _relevant(errors: list[dict]) -> list[dict]:
+    """For ``tokens = "default" | [token, ...]``, a list with a bad token fails both branches; the
+    list branch's error is the one that says what is wrong."""
+    other = [e for e in errors if not (e["type"] == "literal_error" and isinstance(e.get("input"), list)
+                                       and any(_is_branch(p) for p in e["loc"]))]
+    return other or errors
 
 
 def parse_policy(text: str, name: str = "<string>") -> Policy:
@@ -232,9 +306,9 @@ def parse_policy(text: str, name: str = "<string>") -> Policy:
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise PolicyError(f"{name}: {_describe(first)}{more}") from None
+        errors = _relevant(exc.errors())
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise PolicyError(f"{name}: {_describe(errors[0])}{more}") from None
     return policy.model_copy(update={"source_text": text, "source_name": name})
 
 
