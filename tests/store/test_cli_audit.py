@@ -71,6 +71,31 @@ def test_explain_of_an_unknown_url_exits_1(recorded, db_url):
     assert result.exit_code == 1 and "no decision recorded" in result.output
 
 
+@pytest.mark.parametrize("url", ["", "   "])
+def test_explain_of_an_empty_url_is_a_usage_error_not_every_decision(recorded, db_url, url):
+    # Filters(url="") used to be "no filter": `audit explain ""` printed all 20 decisions.
+    result = CliRunner().invoke(main, ["audit", "explain", url, "--db", db_url])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "Error: audit explain: the URL is empty (hint: give the URL of a decision, e.g. from audit search)"]
+
+
+def test_an_empty_url_filter_matches_nothing(engine, recorded):
+    from copyright_guard.store.audit import Filters, explain, search
+
+    assert list(search(engine, Filters(url=""))) == []
+    with pytest.raises(ValueError, match="the URL is empty"):
+        explain(engine, "")
+
+
+@pytest.mark.parametrize("option", ["--domain", "--reason", "--run", "--since", "--until"])
+def test_an_empty_search_filter_is_a_usage_error_not_no_filter(recorded, db_url, option):
+    result = CliRunner().invoke(main, ["audit", "search", option, "", "--db", db_url])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"Error: {option}: the value is empty (hint: leave {option} out to match every decision)"]
+
+
 def test_search_filters(engine, policy, db_url, recorded):
     record_run(engine, policy, 6, domain="other.org", start=100)
     lines = run_cli("audit", "search", "--domain", "other.org", "--limit", "0", db_url=db_url).output.splitlines()

@@ -36,6 +36,10 @@ def _safe(text: str) -> str:
 
 
 def _filters(domain, verdict, reason, since, until, run, stage=None) -> queries.Filters:
+    # An empty value would mean "no filter" to the query: `--run ""` must not select every run.
+    for option, value in (("--domain", domain), ("--reason", reason), ("--run", run), ("--since", since), ("--until", until)):
+        if value is not None and not value.strip():
+            raise CLIError(f"{option}: the value is empty", f"leave {option} out to match every decision")
     try:
         return queries.Filters(
             domain=domain, verdict=verdict, reason=reason, run=run, stage=stage,
@@ -110,6 +114,8 @@ def explain_command(url, db_url, as_json) -> None:
     Example:
       copyright-guard audit explain https://example.com/private/page
     """
+    if not url.strip():  # before the database is opened: an empty URL is a usage error
+        raise CLIError("audit explain: the URL is empty", "give the URL of a decision, e.g. from audit search")
     found = queries.explain(open_engine(db_url), url)
     if not found.decisions:
         click.echo(f"no decision recorded for {_safe(url)} (try: copyright-guard audit search --domain ...)", err=True)

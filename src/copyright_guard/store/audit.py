@@ -67,7 +67,7 @@ class Filters:
             query = query.where(c.decided_at >= self.since)
         if self.until:
             query = query.where(c.decided_at < self.until)
-        if self.url:
+        if self.url is not None:  # "" is a URL nothing was recorded for, never "no filter" (every decision)
             query = query.where(c.url_key == url_key(self.url), c.url == self.url)
         if self.reason:
             code = decision_reasons.c.code
@@ -121,7 +121,10 @@ class Explanation:
 
 
 def explain(engine: Engine, url: str) -> Explanation:
-    """Every decision ever made for ``url`` (oldest first), with the policies and evidence bytes."""
+    """Every decision ever made for ``url`` (oldest first), with the policies and evidence bytes.
+    Raises ValueError for an empty URL (a usage error, not a question about every decision)."""
+    if not url.strip():
+        raise ValueError("audit explain: the URL is empty; give the URL of a decision (as recorded)")
     result = Explanation(url)
     with engine.connect() as connection:
         query = Filters(url=url).apply(select(*DECISION_COLUMNS)).order_by(decisions.c.decided_at, decisions.c.run_id, decisions.c.seq)
