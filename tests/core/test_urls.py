@@ -17,6 +17,8 @@ from copyright_guard.core.urls import URLError, parse_target, registered_domain
         ("http://good.example@bad.example/", "http://bad.example", "/", "bad.example"),
         ("http://someone.blogspot.com/p", "http://someone.blogspot.com", "/p", "someone.blogspot.com"),
         ("http://bücher.de/ツ", "http://xn--bcher-kva.de", "/%E3%83%84", "xn--bcher-kva.de"),
+        ("http://www.XN--BCHER-KVA.de/", "http://www.xn--bcher-kva.de", "/", "xn--bcher-kva.de"),
+        ("https://xn--d1acufc.xn--p1ai/", "https://xn--d1acufc.xn--p1ai", "/", "xn--d1acufc.xn--p1ai"),
         ("http://127.0.0.2:8000/a b", "http://127.0.0.2:8000", "/a%20b", "127.0.0.2"),
         ("http://[::1]:8080/", "http://[::1]:8080", "/", "::1"),
     ],
@@ -37,6 +39,12 @@ def test_targets(url, origin, path, domain):
         ("http://example.com:99999/", "malformed URL"),
         ("http://" + "a" * 9000 + ".com/", "URL too long"),
         ("http://a..b.com/", "invalid host name"),
+        # not Punycode: used to pass as a URL, then end as "robots.txt unreachable InvalidCodepoint"
+        ("http://xn--a/", "'xn--a' is not valid Punycode"),
+        ("http://www.xn--zz.example/", "'xn--zz' is not valid Punycode"),
+        ("http://xn--abc-.example/", "'xn--abc-' is not valid Punycode"),
+        ("http://XN--A.example/", "'xn--a' is not valid Punycode"),
+        ("http://bücher.xn--a/", "'xn--a' is not valid Punycode"),
     ],
 )
 def test_bad_urls_are_one_line_errors(url, message):

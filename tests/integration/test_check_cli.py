@@ -43,6 +43,7 @@ def _one_line_error(result, *words):
     ("http://exa\x00mple.com/", ["control characters"]),
     ("https://" + "a" * 9000 + ".example/", ["too long"]),
     ("http://a..b.example/", ["invalid host"]),
+    ("http://xn--a/", ["'xn--a' is not valid Punycode"]),  # was a deny: "robots.txt unreachable InvalidCodepoint"
 ])
 def test_bad_urls_are_one_line_errors_with_exit_2(run_cli, url, words):
     _one_line_error(run_cli("check", url), *words)

@@ -97,11 +97,31 @@ def normalise_host(host: str) -> str:
         labels = host.split(".")
         if any(not label or len(label) > 63 for label in labels) or len(host) > 253:
             raise URLError(f"invalid host name {host!r}")
-        return host
+        return _checked_punycode(host)
     try:
-        return host.encode("idna").decode("ascii")
+        encoded = host.encode("idna").decode("ascii")
     except UnicodeError:
         raise URLError(f"invalid international host name {host!r}") from None
+    return _checked_punycode(encoded)
+
+
+def _checked_punycode(host: str) -> str:
+    """``host``, if each of its ``xn--`` labels is valid Punycode for an international name.
+
+    An ASCII host is otherwise taken as it is, but ``xn--a`` is no name at all: no resolver or
+    HTTP stack can use it (httpx fails with "InvalidCodepoint"), so it is a URL error here, not a
+    robots.txt that turns out "unreachable" later. Decoding with the idna codec checks the label
+    round-trips (IDNA 2003 ToUnicode, RFC 3490 §4.2).
+    """
+    if "xn--" not in host:  # the usual case: no work
+        return host
+    for label in host.split("."):
+        if label.startswith("xn--"):
+            try:
+                label.encode("ascii").decode("idna")
+            except (UnicodeError, ValueError):
+                raise URLError(f"invalid international host name {host!r}: {label!r} is not valid Punycode") from None
+    return host
 
 
 def _ends_in_number(host: str) -> bool:
