@@ -17,15 +17,13 @@ from ..store.export import FORMATS, bounded_lines, chain_rows, count, export, re
 from ..store.runs import describe_exclusion_lists
 from ..store.verify import verify, verify_chain
 from .db import db_option, open_engine
-from .errors import CLIError
+from .errors import CLIError, output_file
 
 
-def _open_out(out: str, mode: str, **kwargs):
-    """Open --out for writing, or a one-line error naming it (a missing directory, no permission)."""
-    try:
-        return open(out, mode, **({} if "b" in mode else {"encoding": "utf-8"}), **kwargs)
-    except OSError as exc:
-        raise CLIError(f"--out {out}: cannot write: {exc.strerror or exc}", "give a writable file path") from None
+
+# A larger --limit is no limit anyone means, and overflows the database's LIMIT (OverflowError in
+# SQLite's driver, "bigint out of range" in PostgreSQL): a usage error instead.
+MAX_ROWS = 2**31 - 1
 
 # A recorded body is attacker-controlled text: never let it drive the reviewer's terminal.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -170,7 +168,7 @@ def _explanation_json(found: queries.Explanation) -> dict:
 @audit_group.command("search")
 @filter_options
 @click.option("--stage", type=click.Choice(["pre-fetch", "post-fetch"]), help="Only this stage.")
-@click.option("--limit", type=click.IntRange(min=0), default=100, show_default=True, help="At most this many (0: all).")
+@click.option("--limit", type=click.IntRange(min=0, max=MAX_ROWS), default=100, show_default=True, help="At most this many (0: all).")
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per line.")
 def search_command(domain, verdict, reason, since, until, run, stage, limit, db_url, as_json) -> None:
@@ -215,7 +213,7 @@ def evidence_command(sha256, out, db_url) -> None:
         sys.exit(1)
     body = bytes(row["body"])
     if out:
-        with _open_out(out, "wb") as stream:
+        with output_file(out, "wb") as stream:
             stream.write(body)
         click.echo(f"wrote {len(body)} bytes ({row['source']}, {row['url']}) to {out}", err=True)
     else:
@@ -243,7 +241,7 @@ def export_command(fmt, out, domain, verdict, reason, since, until, run, db_url)
     filters = _filters(domain, verdict, reason, since, until, run)
     show_progress = sys.stderr.isatty()
     bar = click.progressbar(length=count(engine, filters), label="exporting", file=sys.stderr) if show_progress else nullcontext()
-    target = _open_out(out, "w", newline="") if out else nullcontext(sys.stdout)
+    target = output_file(out, "w", newline="") if out else nullcontext(sys.stdout)
     with target as stream, bar as progress:
         written = export(engine, stream, fmt, filters, progress.update if show_progress else None)
     if out:
@@ -313,7 +311,7 @@ def _verify_file(path: str, run: str | None):
 @audit_group.command("report")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), required=True, help="The HTML file to write.")
 @filter_options
-@click.option("--max-rows", type=click.IntRange(min=1), default=5000, show_default=True,
+@click.option("--max-rows", type=click.IntRange(min=1, max=MAX_ROWS), default=5000, show_default=True,
               help="Decisions listed in the table (newest first); the figures always count all.")
 @db_option
 def report_command(out, domain, verdict, reason, since, until, run, max_rows, db_url) -> None:
@@ -330,7 +328,7 @@ def report_command(out, domain, verdict, reason, since, until, run, max_rows, db
 
     engine = open_engine(db_url)
     filters = _filters(domain, verdict, reason, since, until, run)
-    with _open_out(out, "w") as stream:
+    with output_file(out, "w") as stream:
         summary = write_report(engine, stream, filters, max_rows=max_rows)
     click.echo(f"wrote {out}: {summary['decisions']} decisions, {summary['listed']} listed", err=True)
 

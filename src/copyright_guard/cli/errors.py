@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO
 
 import click
 
@@ -36,3 +40,33 @@ class Group(click.Group):
                 raise  # the developer asked for the traceback
             name = type(exc).__name__
             raise CLIError(f"{name}: {exc}".splitlines()[0][:500], "re-run with COPYRIGHT_GUARD_DEBUG=1 for details") from exc
+
+
+@contextmanager
+def output_file(path: str, mode: str = "w", **kwargs) -> Iterator[IO]:
+    """``--out PATH`` opened for writing. Any OSError while opening, writing or closing it (a
+    missing directory, no permission, a full disk) is one line naming the path and the OS error -
+    never a traceback without the path. A FIFO is refused (opening one with no reader blocks for
+    ever); a device such as /dev/null is written as asked."""
+    try:
+        mode_bits = os.stat(path).st_mode
+    except OSError:
+        mode_bits = None
+    if mode_bits is not None and (stat.S_ISFIFO(mode_bits) or stat.S_ISSOCK(mode_bits)):
+        raise CLIError(f"--out {path}: not a regular file ({'a FIFO' if stat.S_ISFIFO(mode_bits) else 'a socket'})",
+                       "give a file path, or leave --out out to write to stdout")
+    try:
+        handle = open(path, mode, **({} if "b" in mode else {"encoding": "utf-8"}), **kwargs)
+    except OSError as exc:
+        raise CLIError(f"--out {path}: cannot write: {exc.strerror or exc}", "give a writable file path") from None
+    try:
+        yield handle
+        handle.close()  # flushes: a full disk often shows only here
+    except OSError as exc:
+        raise CLIError(f"--out {path}: cannot write: {exc.strerror or exc}", "the file is incomplete") from None
+    finally:
+        if not handle.closed:
+            try:
+                handle.close()
+            except OSError:
+                pass  # already reported above
