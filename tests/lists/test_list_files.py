@@ -109,6 +109,15 @@ def test_format_is_sniffed_without_an_extension():
         (b'[\n "bad.example",\n', "l.json", "l.json line 3: not valid JSON"),
         (b'{"list": []}', "l.json", 'l.json line 1: a JSON object must have an "entries" array'),
         (b"bad.example\x00\n", "l.txt", "l.txt line 1: NUL byte"),
+        (b'[\n {"domain": "bad.example", "authority": "A", "reference": "R",\n  "listed_at": "9999-12-31T23:59:59-23:00"}\n]',
+         "l.json", "l.json line 2: listed_at '9999-12-31T23:59:59-23:00' is out of range"),  # was a bare OverflowError
+        (b'{"authority": "A", "reference": "R", "listed_at": "9999-12-31T23:59:59-23:00", "entries": ["bad.example"]}',
+         "l.json", "l.json line 1: listed_at '9999-12-31T23:59:59-23:00' is out of range"),
+        (b'[\n "bad.example",\n {"domain": "b.example", "reference": ' + b"9" * 5000 + b"}\n]", "l.json",
+         "l.json line 3: 'reference' must be a string, not int"),  # int() refuses 5000 digits: was a ValueError, no line
+        (b"[\n 1" + b"0" * 5000 + b"\n]", "l.json", "l.json line 2: an entry must be an object or a string, not int"),
+        (b"domain,authority,reference\n2001:db8::/32,A,R\n", "l.csv", "l.csv line 2: '2001:db8::/32' is an IP address range"),
+        ("domain,authority,reference\nbad.example,A,R\u200b\n".encode(), "l.csv", "l.csv line 2: reference contains invisible format characters"),
         (b"# nothing here\n", "l.txt", "l.txt: no entries"),
     ],
 )

@@ -83,6 +83,11 @@ def test_plain_text_import_with_defaults_then_diff_and_remove(db, tmp_path):
         (b"domain,reference\nbad.example,1\n", "list.csv line 1: missing 'authority'"),
         (b"domain,authority,reference\nb\xffd.example,A,1\n", "list.csv line 2: not UTF-8 text"),
         (b"domain,authority,reference\n.example,A,1\n", "list.csv line 2: invalid host name"),
+        # misleading input: a range imported as its first address; a bidi override printed raw
+        (b"domain,authority,reference\n127.0.0.1/8,A,R\n",
+         "list.csv line 2: '127.0.0.1/8' is an IP address range (CIDR): ranges are not supported; list each address"),
+        ("domain,authority,reference\nbad.example,\u202eArcom,R\n".encode(),
+         "list.csv line 2: authority contains invisible format characters"),
     ],
 )
 def test_malformed_files_are_one_line_errors(db, tmp_path, content, expected):
@@ -106,6 +111,51 @@ def test_unknown_names_versions_and_bad_arguments(db):
     assert "has no version 3" in fail("lists", "show", "example", "--version", "3")
     assert "give both versions" in fail("lists", "diff", "example", "1")
     assert "list name" in fail("lists", "import", str(EXAMPLE), "--name", "no spaces please")
+
+
+@pytest.mark.parametrize("option", ["--authority", "--reference", "--jurisdiction"])
+def test_format_characters_in_default_fields_are_refused(db, tmp_path, option):
+    order = tmp_path / "order.txt"
+    order.write_text("bad.example\n")
+    args = {"--authority": "A", "--reference": "R", "--jurisdiction": "FR"}
+    args[option] = "Ar\u202ecom"
+    flat = [part for pair in args.items() for part in pair]
+    field = option.removeprefix("--")
+    assert f"order.txt line 1: {field} contains invisible format characters" in fail("lists", "import", str(order), "--name", "x", *flat)
+
+
+def test_a_listed_at_out_of_range_is_a_usage_error_not_an_overflow(db, tmp_path):
+    order = tmp_path / "order.txt"
+    order.write_text("bad.example\n")
+    result = run("lists", "import", str(order), "--name", "x", "--authority", "A", "--reference", "R",
+                 "--listed-at", "9999-12-31T23:59:59-23:00", ok=False)
+    assert result.exit_code == 2
+    assert "'9999-12-31T23:59:59-23:00' is out of range (in UTC it is after the year 9999)" in result.output
+    assert "OverflowError" not in result.output
+
+
+@pytest.mark.parametrize("version", ["2147483648", "99999999999999999999"])
+def test_versions_beyond_any_database_integer_are_usage_errors(db, version):
+    run("lists", "import", str(EXAMPLE), "--name", "example")
+    for args in (["show", "example", "--version", version], ["impact", "example", "--version", version],
+                 ["diff", "example", "1", version]):
+        result = run("lists", *args, ok=False)
+        assert result.exit_code == 2, result.output
+        assert "is not in the range 1<=x<=2147483647" in result.output and "OverflowError" not in result.output
+
+
+@pytest.mark.parametrize("reason", ["superseded\nimport version 9: forged", "\x1b[2Jcleared", "\u202ereversed"])
+def test_a_removal_reason_must_be_one_line_of_text(db, reason):
+    run("lists", "import", str(EXAMPLE), "--name", "example")
+    assert "--reason: contains line breaks, control or format characters" in fail("lists", "remove", "example", "--reason", reason)
+    assert "active" in run("lists", "show").output  # nothing was removed
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_impact_to_a_full_disk_is_one_line_naming_the_path(db):
+    run("lists", "import", str(EXAMPLE), "--name", "example")
+    assert fail("lists", "impact", "example", "--out", "/dev/full") == \
+        "Error: --out /dev/full: cannot write: No space left on device (hint: the file is incomplete)"
 
 
 def test_impact_exports_collected_urls_as_csv_and_jsonl(db, tmp_path):

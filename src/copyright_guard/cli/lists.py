@@ -6,6 +6,8 @@ import csv
 import json
 import os
 import sys
+import unicodedata
+from contextlib import nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -15,7 +17,12 @@ from ..core.files import InputFileError, open_input_file
 from ..core.list_files import FORMATS, MAX_BYTES, ListDefaults, ListFileError, parse_list_file
 from ..store import lists as store
 from .db import db_option, open_engine
-from .errors import CLIError
+from .errors import CLIError, output_file
+
+# Versions are PostgreSQL integers: a larger --version is no version (SQLite raised OverflowError,
+# PostgreSQL "integer out of range") - refused as a usage error instead.
+MAX_VERSION = 2**31 - 1
+VERSION = click.IntRange(min=1, max=MAX_VERSION)
 
 _IMPACT_FIELDS = ("url", "decision_id", "decided_at", "run_id", "list_name", "version", "entry", "kind", "authority", "reference")
 
@@ -31,7 +38,12 @@ def _listed_at(_ctx, _param, value: str | None) -> datetime | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise click.BadParameter(f"{value!r} is not an ISO 8601 date (e.g. 2025-03-01)") from None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+    try:
+        # In UTC now, as list files' dates are: 9999-12-31T23:59:59-23:00 is in the year 10000
+        # there, and failed later with a bare OverflowError.
+        return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise click.BadParameter(f"{value!r} is out of range (in UTC it is after the year 9999)") from None
 
 
 def _store_call(function, *args, **kwargs):
@@ -135,7 +147,7 @@ def _read(file: str) -> tuple[bytes, str]:
 
 @lists_group.command("show")
 @click.argument("name", required=False)
-@click.option("--version", "version", type=click.IntRange(min=1), metavar="N", help="This version instead of the latest.")
+@click.option("--version", "version", type=VERSION, metavar="N", help="This version instead of the latest.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @db_option
 def show_command(name, version, as_json, db_url) -> None:
@@ -193,8 +205,8 @@ def _show_all(summaries, as_json: bool) -> None:
 
 @lists_group.command("diff")
 @click.argument("name")
-@click.argument("old", required=False, type=click.IntRange(min=1))
-@click.argument("new", required=False, type=click.IntRange(min=1))
+@click.argument("old", required=False, type=VERSION)
+@click.argument("new", required=False, type=VERSION)
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @db_option
 def diff_command(name, old, new, as_json, db_url) -> None:
@@ -243,6 +255,10 @@ def remove_command(name, reason, db_url) -> None:
     Example:
       copyright-guard lists remove arcom --reason "superseded by arcom-2027"
     """
+    if any(unicodedata.category(c) in ("Cc", "Cf") for c in reason):
+        # The reason is printed in `lists show` history, one event a line: a line break forged
+        # history lines, an escape sequence or bidi override would drive the reviewer's terminal.
+        raise CLIError("--reason: contains line breaks, control or format characters", "give the reason on one line")
     engine = open_engine(db_url)
     try:
         snapshot = _store_call(store.remove, engine, name, now=_now(), reason=reason)
@@ -254,7 +270,7 @@ def remove_command(name, reason, db_url) -> None:
 
 @lists_group.command("impact")
 @click.argument("name")
-@click.option("--version", "version", type=click.IntRange(min=1), metavar="N", help="This version instead of the latest.")
+@click.option("--version", "version", type=VERSION, metavar="N", help="This version instead of the latest.")
 @click.option("--added-only", is_flag=True, help="Only entries this version added or changed.")
 @click.option("--include-pre-fetch", is_flag=True, help="Also pre-fetch allows (fetched, maybe not kept).")
 @click.option("--format", "out_format", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
@@ -277,8 +293,7 @@ def impact_command(name, version, added_only, include_pre_fetch, out_format, out
                                                      stage=None if include_pre_fetch else "post-fetch")))
     finally:
         engine.dispose()
-    handle = open(out, "w", newline="", encoding="utf-8") if out else sys.stdout
-    try:
+    with output_file(out, "w", newline="") if out else nullcontext(sys.stdout) as handle:
         if out_format == "csv":
             writer = csv.DictWriter(handle, fieldnames=_IMPACT_FIELDS, lineterminator="\n")
             writer.writeheader()
@@ -288,9 +303,6 @@ def impact_command(name, version, added_only, include_pre_fetch, out_format, out
             else:
                 handle.write(json.dumps(row.as_dict(), ensure_ascii=False) + "\n")
             count += 1
-    finally:
-        if out:
-            handle.close()
     where = f" (written to {out})" if out else ""
     click.echo(f"{_count(count, 'collected item', 'collected items')} now excluded by list {name!r}{where}", err=True)
 

@@ -81,6 +81,10 @@ def normalise_entry(text: str, kind: str | None = None) -> tuple[str, str]:
     subtree = raw.startswith("*.")
     if subtree:
         raw = raw[2:]
+    if "/" in raw and "://" not in raw and _is_ip_range(raw):
+        # Read as a URL, 127.0.0.1/8 would be the single address 127.0.0.1 with a path: an
+        # order naming a range would then exclude one address and quietly let the rest through.
+        raise EntryError(f"{raw!r} is an IP address range (CIDR): ranges are not supported; list each address")
     host = _host_part(raw)
     try:
         host = normalise_host(host)
@@ -193,6 +197,15 @@ def _host_part(raw: str) -> str:
     if not parts.hostname:
         raise EntryError("no host name")
     return parts.hostname
+
+
+def _is_ip_range(text: str) -> bool:
+    """``192.0.2.0/24``, ``2001:db8::/32`` (also with a host part set: ``127.0.0.1/8``)."""
+    try:
+        ipaddress.ip_network(text.strip().strip("[]").replace("]/", "/"), strict=False)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_ip(host: str) -> bool:

@@ -19,6 +19,7 @@ import codecs
 import csv
 import io
 import json
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -150,6 +151,10 @@ def _row(line: int | None, record: dict, defaults: ListDefaults) -> ListRow:
         if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in value):
             # Shown on reviewers' terminals and in reports: no line breaks or escape sequences.
             raise ValueError(f"{field} contains line breaks or control characters")
+        if any(unicodedata.category(c) == "Cf" for c in value):
+            # Format characters are as misleading there: U+202E (right-to-left override) makes
+            # "Arcom" print backwards, zero-width characters make two authorities look the same.
+            raise ValueError(f"{field} contains invisible format characters (such as bidi overrides U+202A-U+202E)")
         values[field] = value
     for field in ("authority", "reference"):
         if not values[field]:
@@ -169,7 +174,10 @@ def _moment(value: str | None, field: str) -> datetime | None:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise ValueError(f"{field} {text!r} is not an ISO 8601 date (e.g. 2025-03-01 or 2025-03-01T12:00:00Z)") from None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    try:
+        return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31T23:59:59-23:00 is in the year 10000 in UTC
+        raise ValueError(f"{field} {text!r} is out of range (in UTC it is after the year 9999)") from None
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -283,7 +291,24 @@ def _text_records(text: str, name: str) -> list[tuple[int, dict]]:
 
 # -- JSON -----------------------------------------------------------------------------------------
 
-_DECODER = json.JSONDecoder()
+class _LongInteger:
+    """Stands in for a JSON integer of thousands of digits: int() refuses those (ValueError, with no
+    position), and no list field is a number anyway, so the entry's line is reported as for any
+    number."""
+
+
+def _integer(digits: str) -> int | _LongInteger:
+    try:
+        return int(digits)
+    except ValueError:
+        return _LongInteger()
+
+
+def _type_name(value: object) -> str:
+    return "int" if isinstance(value, _LongInteger) else type(value).__name__
+
+
+_DECODER = json.JSONDecoder(parse_int=_integer)
 _DEFAULT_KEYS = ("authority", "jurisdiction", "reference", "listed_at")
 
 
@@ -297,7 +322,7 @@ def _json_records(text: str, name: str, defaults: ListDefaults):
         return text.count("\n", 0, index) + 1
 
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_int=_integer)
     except json.JSONDecodeError as exc:
         raise ListFileError(f"{name} line {exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno})") from None
     except RecursionError:
@@ -344,11 +369,11 @@ def _json_records(text: str, name: str, defaults: ListDefaults):
                         ignored.append(key)
                     continue
                 if value is not None and not isinstance(value, str):
-                    raise ListFileError(f"{name} line {line}: {key!r} must be a string, not {type(value).__name__}")
+                    raise ListFileError(f"{name} line {line}: {key!r} must be a string, not {_type_name(value)}")
                 record[key] = value
                 present.add("domain" if key == "entry" else key)
         else:
-            raise ListFileError(f"{name} line {line}: an entry must be an object or a string, not {type(item).__name__}")
+            raise ListFileError(f"{name} line {line}: an entry must be an object or a string, not {_type_name(item)}")
         records.append((line, record))
         if len(records) > MAX_ENTRIES:
             raise ListFileError(f"{name} line {line}: more than {MAX_ENTRIES:,} entries, the limit for one list; split it into several lists")
