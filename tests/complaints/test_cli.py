@@ -147,3 +147,36 @@ def test_reviewers_add_list_disable(db):
     run("reviewers", "disable", "alice")
     assert "alice                    disabled" in run("reviewers", "list")
     assert "no reviewer named 'carol'" in run("reviewers", "disable", "carol", code=2)
+
+
+def _under_review():
+    submit()
+    run("complaints", "ack", FIRST, "--by", "alice", "--why", "ok")
+    run("complaints", "review", FIRST, "--by", "alice", "--why", "ok")
+
+
+def test_a_refused_exclusion_refuses_the_decision_so_it_can_be_retried(db):
+    # It used to record "upheld" (and queue its email) and only then refuse the public suffix: the
+    # exclusion could never be added with this command, which refuses to decide twice.
+    _under_review()
+    output = run("complaints", "decide", FIRST, "upheld", "--by", "alice", "--why", "ok",
+                 "--exclude-domain", "pirate.example", "--exclude-domain", "co.uk", code=2)
+    assert output.strip().count("\n") == 0 and "is now" not in output
+    assert "--exclude-domain: 'co.uk'" in output and "public suffix" in output and "nothing was recorded" in output
+    output = run("complaints", "decide", FIRST, "upheld", "--by", "alice", "--why", "ok",
+                 "--exclude-host", "*.pirate.example", code=2)
+    assert "--exclude-host: '*.pirate.example' is a wildcard" in output
+    shown = json.loads(run("complaints", "show", FIRST, "--json"))
+    assert shown["status"] == "under_review" and shown["decided_at"] is None
+    assert "1 message(s) waiting" in run("complaints", "outbox")  # the acknowledgement only
+    output = run("complaints", "decide", FIRST, "upheld", "--by", "alice", "--why", "ok",
+                 "--exclude-domain", "pirate.example")
+    assert "is now upheld" in output and f"complaint-{FIRST} version 1: added domain pirate.example" in output
+
+
+def test_duplicate_of_goes_with_duplicate_only(db):
+    _under_review()
+    for value in (FIRST, ""):
+        output = run("complaints", "decide", FIRST, "upheld", "--by", "alice", "--why", "ok", "--duplicate-of", value, code=2)
+        assert output.strip().count("\n") == 0 and "--duplicate-of goes with 'duplicate' only, not 'upheld'" in output
+    assert json.loads(run("complaints", "show", FIRST, "--json"))["status"] == "under_review"

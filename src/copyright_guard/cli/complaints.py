@@ -226,7 +226,7 @@ def review_command(reference, actor, why, policy_file, db_url) -> None:
 @complaints_group.command("decide")
 @click.argument("reference")
 @click.argument("outcome", type=click.Choice(sorted(s.value for s in wf.OUTCOMES)))
-@click.option("--duplicate-of", default="", metavar="REFERENCE", help="For 'duplicate': the complaint already answered.")
+@click.option("--duplicate-of", default=None, metavar="REFERENCE", help="For 'duplicate': the complaint already answered.")
 @click.option("--exclude-domain", multiple=True, metavar="DOMAIN",
               help="With 'upheld': add this domain (and every host under it) to the complaint's exclusion list.")
 @click.option("--exclude-host", multiple=True, metavar="HOST", help="With 'upheld': add this single host.")
@@ -248,13 +248,36 @@ def decide_command(reference, outcome, duplicate_of, exclude_domain, exclude_hos
     """
     if (exclude_domain or exclude_host or affected) and outcome != "upheld":
         raise CLIError("--exclude-domain, --exclude-host and --affected go with 'upheld' only")
-    engine, record = _step(reference, outcome, actor, why, policy_file, db_url, duplicate_of)
+    if duplicate_of is not None and outcome != "duplicate":
+        raise CLIError(f"--duplicate-of goes with 'duplicate' only, not {outcome!r}",
+                       "leave --duplicate-of out, or decide 'duplicate'")
     entries = [wf.ProposedExclusion("domain", d) for d in exclude_domain] + [wf.ProposedExclusion("host", h) for h in exclude_host]
     if entries:
-        record = _run(lambda: store.add_exclusions(engine, reference, entries, actor=actor, why=why, now=_now()))
+        # Checked before the decision is recorded: once upheld, this command cannot be run again,
+        # so an exclusion refused afterwards could never be added with it.
+        try:
+            store.check_exclusions(reference, entries, actor=actor, why=why, now=_now())
+        except wf.WorkflowError as exc:
+            raise CLIError(f"{_exclude_option(exc, exclude_domain, exclude_host)}{exc}",
+                           "nothing was recorded; correct it and run the command again") from None
+    engine, record = _step(reference, outcome, actor, why, policy_file, db_url, duplicate_of or "")
+    if entries:
+        try:
+            record = store.add_exclusions(engine, reference, entries, actor=actor, why=why, now=_now())
+        except (wf.WorkflowError, store.ComplaintNotFound) as exc:
+            raise CLIError(f"{record.complaint.reference} is upheld, but the exclusions were not added: {exc}",
+                           f"add them on the portal's page /review/complaints/{record.complaint.reference}") from None
         click.echo(record.events[-1].what)
     if affected:
         _print_items(_run(lambda: store.affected_items(engine, reference, actor=actor, now=_now())))
+
+
+def _exclude_option(exc: Exception, domains, hosts) -> str:
+    """``--exclude-domain: `` or ``--exclude-host: `` when the refusal quotes a value of only one of them."""
+    text = str(exc)
+    named = [option for option, values in (("--exclude-domain", domains), ("--exclude-host", hosts))
+             if any(repr(value.strip()[:80]) in text for value in values)]
+    return f"{named[0]}: " if len(named) == 1 else ""
 
 
 def _print_items(items: list[dict]) -> None:

@@ -22,7 +22,7 @@ from ..core import complaints as wf
 from ..core.complaint_messages import message_for
 from ..core.complaints import Complaint, ComplaintTarget, Event, ProposedExclusion, Status, Submission, WorkflowError
 from ..core.policy import Complaints as ComplaintRules
-from ..core.list_files import ListFileError
+from ..core.list_files import ListDefaults, ListFileError, rows_from_records
 from ..core.model import sha256_hex
 from ..core.urls import registered_domain
 from . import audit, lists, outbox
@@ -367,10 +367,9 @@ def add_exclusions(
     record = load(engine, reference)
     if record.complaint.outcome is not Status.UPHELD:
         raise WorkflowError(f"{record.complaint.reference} is not upheld; exclusions follow an upheld complaint only")
-    wanted = wf.exclusion_entries(entries)
-    wf.action(actor=actor, what="", why=why, now=now)  # a reason is checked before anything is stored
+    wanted = check_exclusions(record.complaint.reference, entries, actor=actor, why=why, now=now)
     list_name = record.complaint.exclusion_list
-    rows = [_list_entry(record.complaint, e) for e in wanted]
+    rows = [_list_entry(record.complaint.reference, e) for e in wanted]
     try:
         result = lists.extend(engine, list_name, rows, now=now, source=f"complaint {record.complaint.reference}")
     except (ListFileError, lists.ListError) as exc:
@@ -388,10 +387,27 @@ def add_exclusions(
         return _record(connection, _row(connection, reference))
 
 
-def _list_entry(complaint: Complaint, entry: ProposedExclusion) -> dict:
+def check_exclusions(reference: str, entries: Sequence[ProposedExclusion], *, actor: str, why: str,
+                     now: datetime) -> list[ProposedExclusion]:
+    """``entries`` normalised, checked as :func:`add_exclusions` checks them (each name, the count,
+    the reason, the list entries they become), without touching the database; raises
+    :class:`WorkflowError` naming the bad one. ``complaints decide`` calls it before the decision,
+    so that a refused exclusion never leaves an upheld complaint without the exclusion it asked for."""
+    wanted = wf.exclusion_entries(entries)
+    wf.action(actor=actor, what="", why=why, now=now)  # a reason is checked before anything is stored
+    key = _reference_key(reference) or (reference or "").strip()
+    try:
+        rows_from_records([(None, _list_entry(key, e)) for e in wanted], f"complaint {key[:40]}",
+                          ListDefaults(listed_at=now), unit="entry")
+    except ListFileError as exc:
+        raise WorkflowError(str(exc)) from None
+    return wanted
+
+
+def _list_entry(reference: str, entry: ProposedExclusion) -> dict:
     """One entry for the versioned list; ``reference`` makes later decisions cite the complaint."""
     return {"entry": entry.value, "kind": entry.kind, "authority": "complaint",
-            "reference": f"complaint {complaint.reference}"}
+            "reference": f"complaint {reference}"}
 
 
 def affected_items(engine: Engine, reference: str, *, actor: str, now: datetime) -> list[dict]:
