@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import socket
 from datetime import datetime, timezone
 
@@ -55,19 +56,52 @@ def test_invalid_submission_is_one_line(db):
     assert output.strip().count("\n") == 0 and "email: Enter an email address" in output and "(and 2 more)" in output
 
 
+SUBMIT = ("complaints", "submit", "--name", "Ada", "--email", "ada@example.org", "--role", "rightsholder",
+          "--type", "other", "--url", "https://pirate.example/novel")
+
+
 @pytest.mark.timeout(30)
 def test_endless_or_binary_input_files_are_one_line_errors(db, tmp_path):
-    # /dev/zero never ends: the description and attachments are read only up to their limits
-    base = ("complaints", "submit", "--name", "Ada", "--email", "ada@example.org", "--role", "rightsholder",
-            "--type", "other", "--url", "https://pirate.example/novel")
-    output = run(*base, "--description-file", "/dev/zero", code=2)
+    # Big files are read only up to their limits; devices (/dev/zero never ends) are not read at all.
+    big = tmp_path / "big.txt"
+    big.write_bytes("é".encode() * 200_000)
+    output = run(*SUBMIT, "--description-file", str(big), code=2)
     assert "20000 characters or fewer" in output
-    output = run(*base, "--description", "the site copies whole novels", "--attach", "/dev/zero", code=2)
+    big.write_bytes(b"x" * (6 * 1024 * 1024))
+    output = run(*SUBMIT, "--description", "the site copies whole novels", "--attach", str(big), code=2)
     assert "larger than 5 MiB" in output
+    output = run(*SUBMIT, "--description-file", "/dev/zero", code=2)
+    assert output.strip().count("\n") == 0 and "--description-file /dev/zero: not a regular file (a character device)" in output
+    output = run(*SUBMIT, "--description", "the site copies whole novels", "--attach", "/dev/zero", code=2)
+    assert "--attach /dev/zero: not a regular file (a character device)" in output
     latin1 = tmp_path / "letter.txt"
     latin1.write_bytes("the site copies whole novels, caf\xe9".encode("latin-1"))
-    output = run(*base, "--description-file", str(latin1), code=2)
-    assert output.strip().count("\n") == 0 and "not UTF-8 text (byte 0xe9)" in output
+    output = run(*SUBMIT, "--description-file", str(latin1), code=2)
+    assert output.strip().count("\n") == 0 and f"--description-file {latin1}: not UTF-8 text (byte 0xe9 at offset 33)" in output
+
+
+@pytest.mark.timeout(30)
+def test_a_fifo_or_missing_file_is_one_line_never_a_hang(db, tmp_path):
+    fifo = tmp_path / "evidence.fifo"
+    os.mkfifo(fifo)  # no writer: a plain open() waits forever
+    output = run(*SUBMIT, "--description-file", str(fifo), code=2)
+    assert output.strip().count("\n") == 0 and f"--description-file {fifo}: not a regular file (a FIFO)" in output
+    output = run(*SUBMIT, "--description", "the site copies whole novels", "--attach", str(fifo), code=2)
+    assert output.strip().count("\n") == 0 and f"--attach {fifo}: not a regular file (a FIFO)" in output
+    output = run(*SUBMIT, "--description", "the site copies whole novels", "--attach", str(tmp_path / "nope.pdf"), code=2)
+    assert output.strip().count("\n") == 0 and "--attach" in output and "nope.pdf: cannot read attachment: No such file" in output
+    assert "no audit database here" in run("complaints", "list", code=2)  # nothing was stored
+
+
+def test_description_and_description_file_are_exclusive(db, tmp_path):
+    text = tmp_path / "complaint.txt"
+    text.write_bytes(b"the site copies whole novels\r\nsince 2025")
+    output = run(*SUBMIT, "--description", "the site copies whole novels", "--description-file", str(text), code=2)
+    assert output.strip().count("\n") == 0 and "--description and --description-file were both given" in output
+    run(*SUBMIT, "--description-file", str(text))
+    assert json.loads(run("complaints", "show", FIRST, "--json"))["description"] == "the site copies whole novels\nsince 2025"
+    run(*SUBMIT, "--description-file", "-", input="from stdin: the site copies whole novels\n")
+    assert "from stdin" in json.loads(run("complaints", "show", FIRST.replace("-0001", "-0002"), "--json"))["description"]
 
 
 def test_whole_workflow_with_exclusion_and_affected_items(db):

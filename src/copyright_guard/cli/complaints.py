@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import mimetypes
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import click
 
 from ..core import complaints as wf
+from ..core.files import InputFileError, read_input_file
 from ..store import complaints as store
 from ..store import outbox, reviewers
 from ..store.complaints_export import to_csv, to_json
@@ -90,11 +92,11 @@ def complaints_group() -> None:
 @click.option("--role", required=True, type=click.Choice([r.value for r in wf.Role]))
 @click.option("--type", "kind", required=True, type=click.Choice([t.value for t in wf.ComplaintType]))
 @click.option("--description", help="What happened and why (or --description-file).")
-@click.option("--description-file", type=click.File("r", encoding="utf-8"), help="Read the description from a file ('-' for stdin).")
+@click.option("--description-file", metavar="FILE", help="Read the description from a UTF-8 file ('-' for stdin).")
 @click.option("--url", "urls", multiple=True, help="A URL concerned (repeatable).")
 @click.option("--domain", "domains", multiple=True, help="A domain concerned (repeatable).")
 @click.option("--work", "works", multiple=True, help="A work concerned: title or identifier (repeatable).")
-@click.option("--attach", "attachments", multiple=True, type=click.Path(exists=True, dir_okay=False),
+@click.option("--attach", "attachments", multiple=True, metavar="FILE",
               help="Evidence file: PDF, PNG, JPEG or text, at most 5 of 5 MiB (repeatable).")
 @policy_option
 @db_option
@@ -111,14 +113,10 @@ def submit_command(name, organisation, email, role, kind, description, descripti
         --role rightsholder --type opt-out-not-honoured --url https://example.org/novel \\
         --description-file complaint.txt
     """
+    if description is not None and description_file is not None:
+        raise CLIError("--description and --description-file were both given", "give the description one way")
     if description_file is not None:
-        # Bounded reads: one character (or byte) past the limit is enough to refuse, and a FIFO or
-        # /dev/zero must not keep us reading forever.
-        try:
-            description = description_file.read(wf.MAX_DESCRIPTION + 1)
-        except UnicodeDecodeError as exc:
-            raise CLIError(f"--description-file: not UTF-8 text (byte 0x{exc.object[exc.start]:02x})",
-                           "save the description as UTF-8") from None
+        description = _read_description(description_file)
     submission, errors = wf.validate_submission({
         "name": name, "organisation": organisation, "email": email, "role": role, "type": kind,
         "description": description or "", "urls": list(urls), "domains": list(domains), "works": list(works)})
@@ -128,8 +126,8 @@ def submit_command(name, organisation, email, role, kind, description, descripti
     uploads = []
     for path in attachments:
         content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
-        with open(path, "rb") as file:
-            data = file.read(wf.MAX_ATTACHMENT_BYTES + 1)
+        # A regular file only (a FIFO would hang, a device never end), one byte past the limit at most.
+        data = _read_file("--attach", path, wf.MAX_ATTACHMENT_BYTES, "attachment")
         uploads.append(store.Upload(Path(path).name, content_type, data))
     policy = policy_or_fail(policy_file)
     engine = open_engine(db_url, must_exist=False)
@@ -141,6 +139,38 @@ def submit_command(name, organisation, email, role, kind, description, descripti
                                "acknowledge_due": c.acknowledge_due.isoformat(), "decide_due": c.decide_due.isoformat()}))
     else:
         click.echo(f"{c.reference} received; tracking token (give it to the complainant, it is not stored): {token}")
+
+
+def _read_file(option: str, path: str, max_bytes: int, what: str) -> bytes:
+    """At most ``max_bytes + 1`` bytes of the regular file ``path`` (core/files.py), or one line
+    naming the option and the file."""
+    try:
+        return read_input_file(path, max_bytes, what)
+    except InputFileError as exc:
+        raise CLIError(f"{option} {exc}") from None
+
+
+# UTF-8 takes at most 4 bytes a character: this many bytes always hold one character past the limit.
+_MAX_DESCRIPTION_BYTES = 4 * (wf.MAX_DESCRIPTION + 1)
+
+
+def _read_description(path: str) -> str:
+    """The description in ``path`` (``-``: stdin), decoded as UTF-8, cut one character past the
+    limit (enough to refuse it): never more than a bounded read, never a hang on a FIFO."""
+    if path == "-":
+        data = sys.stdin.buffer.read(_MAX_DESCRIPTION_BYTES + 1)
+    else:
+        data = _read_file("--description-file", path, _MAX_DESCRIPTION_BYTES, "description file")
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        # A read cut at the limit may end inside a character: only the complete ones count.
+        text = decoder.decode(data, final=len(data) <= _MAX_DESCRIPTION_BYTES)
+    except UnicodeDecodeError as exc:
+        shown = "(stdin)" if path == "-" else path if path.isprintable() else repr(path)
+        raise CLIError(f"--description-file {shown}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
+                       "save the description as UTF-8") from None
+    # As a text-mode read would: line breaks are \n whatever the file used.
+    return text.replace("\r\n", "\n").replace("\r", "\n")[:wf.MAX_DESCRIPTION + 1]
 
 
 @complaints_group.command("list")
