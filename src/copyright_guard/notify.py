@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import smtplib
 import ssl
 import threading
@@ -26,10 +27,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, make_msgid, parseaddr
 
 from sqlalchemy import Engine
 
+from .core.complaints import EMAIL_RE
+from .core.files import InputFileError, open_input_file
 from .store import outbox
 from .store.outbox import OutboxMessage
 
@@ -48,8 +51,20 @@ ENV_VARS = {
 }
 
 
+OPTIONS = {  # the command-line option of each setting (the password and timeout have none)
+    "host": "--smtp-host",
+    "port": "--smtp-port",
+    "security": "--smtp-security",
+    "user": "--smtp-user",
+    "from": "--smtp-from",
+    "ca_file": "--smtp-ca-file",
+}
+MAX_TIMEOUT = 600.0  # seconds; a connection attempt never needs more
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 class SMTPConfigError(ValueError):
-    """Unusable SMTP settings. ``str()`` is one line."""
+    """Unusable SMTP settings. ``str()`` is one line naming the option or variable."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,38 +83,90 @@ class SMTPSettings:
         return self.port or DEFAULT_PORTS[self.security]
 
     def ssl_context(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=self.ca_file or None)
+        """The context to verify the server with; :class:`SMTPConfigError` naming the CA file if it
+        cannot be used (it is checked at start-up, but may have gone since)."""
+        return tls_context(self.ca_file)
+
+
+def tls_context(ca_file: str = "") -> ssl.SSLContext:
+    """The system's trusted certificates, or only those of the PEM bundle ``ca_file``. A regular
+    file only (core/files.py): a FIFO would hang OpenSSL's read."""
+    if not ca_file:
+        return ssl.create_default_context()
+    shown = ca_file if ca_file.isprintable() else repr(ca_file)
+    try:
+        with open_input_file(ca_file, "CA file"):
+            pass
+        return ssl.create_default_context(cafile=ca_file)
+    except InputFileError as exc:
+        raise SMTPConfigError(str(exc)) from None
+    except ssl.SSLError as exc:
+        raise SMTPConfigError(f"{shown}: no certificate in it to trust ({exc.reason or exc}); "
+                              "give a CA bundle in PEM format") from None
+    except (OSError, ValueError) as exc:
+        raise SMTPConfigError(f"{shown}: cannot read CA file: {getattr(exc, 'strerror', None) or exc}") from None
 
 
 def settings_from(values: Mapping[str, object], *, default_sender: str) -> SMTPSettings | None:
     """Settings from option values (keys host, port, ...; ``None`` = unset), falling back to the
-    environment. ``None`` when no host is configured."""
+    environment. ``None`` when no host is configured.
 
-    def get(key: str) -> str:
+    Every setting given is checked, with or without a host (a mistyped one would otherwise only
+    show when a host is added): :class:`SMTPConfigError` names the option or variable it came from
+    and what is wrong with it; the CA file must be a readable PEM bundle."""
+
+    def get(key: str) -> tuple[str, str]:
         value = values.get(key)
-        if value is None or value == "":
-            value = os.environ.get(ENV_VARS[key], "")
-        return str(value)
+        if value is not None and value != "":
+            return str(value), OPTIONS.get(key, f"${ENV_VARS[key]}")
+        return os.environ.get(ENV_VARS[key], ""), f"${ENV_VARS[key]}"
 
-    host = get("host")
+    def refuse(source: str, value: str, problem: str) -> SMTPConfigError:
+        return SMTPConfigError(f"{source} {value[:80]!r}: {problem}")
+
+    host, host_from = get("host")
+    if host and (len(host) > 253 or _CONTROL.search(host) or any(c.isspace() for c in host)):
+        raise refuse(host_from, host, "not a host name or address")
+    security, security_from = get("security")
+    security = security.strip().lower() or "starttls"
+    if security not in SECURITY:
+        raise refuse(security_from, security, f"not one of {', '.join(SECURITY)}")
+    text, port_from = get("port")
+    try:
+        port = int(text or 0)
+    except ValueError:
+        raise refuse(port_from, text, "not a port number") from None
+    if not 0 < port < 65536 and text:
+        raise refuse(port_from, text, "not a port number (1-65535)")
+    text, timeout_from = get("timeout")
+    try:
+        timeout = float(text or 10)
+    except ValueError:
+        raise refuse(timeout_from, text, "not a number of seconds") from None
+    if not 0 < timeout <= MAX_TIMEOUT:  # also NaN
+        raise refuse(timeout_from, text, f"give more than 0 and at most {MAX_TIMEOUT:g} seconds")
+    (username, user_from), (password, _) = get("user"), get("password")
+    if _CONTROL.search(username):
+        raise refuse(user_from, username, "must not contain control characters")
+    sender, sender_from = get("from")
+    if sender:
+        _, address = parseaddr(sender)
+        if _CONTROL.search(sender) or not EMAIL_RE.fullmatch(address):
+            raise refuse(sender_from, sender, "not an email address")
+    ca_file, ca_from = get("ca_file")
+    if ca_file:
+        try:
+            tls_context(ca_file)
+        except SMTPConfigError as exc:
+            raise SMTPConfigError(f"{ca_from}: {exc}") from None
     if not host:
         return None
-    security = get("security") or "starttls"
-    if security not in SECURITY:
-        raise SMTPConfigError(f"SMTP security {security!r} is not one of {', '.join(SECURITY)}")
-    try:
-        port = int(get("port") or 0)
-        timeout = float(get("timeout") or 10)
-    except ValueError:
-        raise SMTPConfigError("SMTP port and timeout must be numbers") from None
-    if not 0 <= port < 65536:
-        raise SMTPConfigError(f"SMTP port {port} is out of range")
-    username, password = get("user"), get("password")
     if username and security == "none" and not host.startswith("127.") and host != "localhost":
         # RFC 4954 §4: never send credentials in the clear over the network.
-        raise SMTPConfigError("SMTP AUTH over an unencrypted connection is refused (use starttls or tls)")
+        raise SMTPConfigError(f"SMTP AUTH over an unencrypted connection is refused ({security_from} none with "
+                              f"{user_from}); use starttls or tls")
     return SMTPSettings(host=host, port=port, security=security, username=username, password=password,
-                        sender=get("from") or default_sender, ca_file=get("ca_file"), timeout=timeout)
+                        sender=sender or default_sender, ca_file=ca_file, timeout=timeout)
 
 
 def email_for(message: OutboxMessage, sender: str) -> EmailMessage:
@@ -146,7 +213,7 @@ def deliver_due(engine: Engine, settings: SMTPSettings, now: datetime,
             continue  # another worker has it
         try:
             sender(settings, message)
-        except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
+        except (smtplib.SMTPException, OSError, ssl.SSLError, SMTPConfigError) as exc:
             error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
             next_at = outbox.mark_failed(engine, message, error, now)
             report.failed += 1

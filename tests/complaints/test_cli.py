@@ -214,3 +214,20 @@ def test_duplicate_of_goes_with_duplicate_only(db):
         output = run("complaints", "decide", FIRST, "upheld", "--by", "alice", "--why", "ok", "--duplicate-of", value, code=2)
         assert output.strip().count("\n") == 0 and "--duplicate-of goes with 'duplicate' only, not 'upheld'" in output
     assert json.loads(run("complaints", "show", FIRST, "--json"))["status"] == "under_review"
+
+
+def test_smtp_settings_are_checked_before_anything_is_sent(db, monkeypatch, tmp_path):
+    submit()
+    run("complaints", "ack", FIRST, "--by", "alice", "--why", "ok")
+    missing = tmp_path / "nonexist.pem"
+    # It used to answer "sent 0, failed 1", exit 0, each message with a bare FileNotFoundError.
+    output = run("complaints", "outbox", "--send", "--smtp-host", "127.0.0.6", "--smtp-port", "2525",
+                 "--smtp-ca-file", str(missing), code=2)
+    assert output.strip().count("\n") == 0 and f"--smtp-ca-file: {missing}: cannot read CA file" in output
+    assert "sent" not in output
+    (waiting,) = json.loads(run("complaints", "outbox", "--json"))
+    assert waiting["attempts"] == 0 and not waiting["last_error"]
+    # Checked with or without a host, from an option or the environment
+    assert "--smtp-security 'bogus': not one of" in run("complaints", "outbox", "--smtp-security", "bogus", code=2)
+    monkeypatch.setenv("COPYRIGHT_GUARD_SMTP_CA_FILE", str(missing))
+    assert f"$COPYRIGHT_GUARD_SMTP_CA_FILE: {missing}" in run("complaints", "outbox", code=2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import os
 import socket
 import ssl
 from datetime import datetime, timedelta, timezone
@@ -209,6 +210,49 @@ def test_settings_from_options_and_environment(monkeypatch):
         notify.settings_from({"security": "ssl3"}, default_sender="x@y.z")
     monkeypatch.delenv("COPYRIGHT_GUARD_SMTP_HOST")
     assert notify.settings_from({}, default_sender="x@y.z") is None
+
+
+@pytest.mark.timeout(30)
+def test_every_setting_is_checked_with_or_without_a_host(monkeypatch, tmp_path, tls_files):
+    # --smtp-ca-file nonexist used to be accepted, and each delivery then failed with a bare
+    # "FileNotFoundError" (exit 0); a bad --smtp-security passed unseen while no host was set.
+    for variable in notify.ENV_VARS.values():
+        monkeypatch.delenv(variable, raising=False)
+
+    def refused(**values) -> str:
+        with pytest.raises(notify.SMTPConfigError) as caught:
+            notify.settings_from(values, default_sender="x@y.z")
+        assert "\n" not in str(caught.value)
+        return str(caught.value)
+
+    missing, fifo, text = tmp_path / "nonexist.pem", tmp_path / "ca.fifo", tmp_path / "notes.txt"
+    os.mkfifo(fifo)
+    text.write_text("not a certificate\n")
+    assert refused(security="bogus") == "--smtp-security 'bogus': not one of starttls, tls, none"
+    assert refused(ca_file=str(missing)) == f"--smtp-ca-file: {missing}: cannot read CA file: No such file or directory"
+    assert refused(ca_file=str(fifo)).startswith(f"--smtp-ca-file: {fifo}: not a regular file (a FIFO)")  # never hangs
+    assert refused(ca_file=str(text)).startswith(f"--smtp-ca-file: {text}: no certificate in it to trust")
+    assert refused(port="smtp") == "--smtp-port 'smtp': not a port number"
+    assert refused(port="70000") == "--smtp-port '70000': not a port number (1-65535)"
+    assert refused(**{"from": "a@example.org\r\nBcc: b@example.org"}).startswith("--smtp-from ")
+    assert refused(host="mail example.org").startswith("--smtp-host 'mail example.org': not a host name")
+    monkeypatch.setenv("COPYRIGHT_GUARD_SMTP_CA_FILE", str(missing))
+    assert refused().startswith(f"$COPYRIGHT_GUARD_SMTP_CA_FILE: {missing}: cannot read CA file")
+    monkeypatch.setenv("COPYRIGHT_GUARD_SMTP_CA_FILE", tls_files[0])
+    monkeypatch.setenv("COPYRIGHT_GUARD_SMTP_TIMEOUT", "nan")
+    assert refused() == "$COPYRIGHT_GUARD_SMTP_TIMEOUT 'nan': give more than 0 and at most 600 seconds"
+    monkeypatch.delenv("COPYRIGHT_GUARD_SMTP_TIMEOUT")
+    assert notify.settings_from({}, default_sender="x@y.z") is None  # a valid CA file, no host: mail stays queued
+    assert notify.settings_from({"host": HOST}, default_sender="x@y.z").ca_file == tls_files[0]
+
+
+def test_a_ca_file_gone_after_start_up_is_a_named_delivery_error(engine, tmp_path, tls_files):
+    decided_complaint(engine)
+    settings = notify.SMTPSettings(host=HOST, port=free_port(HOST), security="tls", sender="copyright@example.invalid",
+                                   ca_file=str(tmp_path / "gone.pem"))
+    report = notify.deliver_due(engine, settings, NOW)
+    assert report.failed == 2 and "gone.pem: cannot read CA file: No such file or directory" in report.errors[0]
+    assert len(outbox.messages(engine, unsent_only=True)) == 2  # kept, retried later
 
 
 def test_two_workers_never_send_the_same_message_twice(engine):

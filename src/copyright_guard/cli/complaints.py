@@ -411,6 +411,8 @@ def smtp_options(function):
 
 
 def smtp_settings(options: dict, policy):
+    """The SMTP settings (``None``: no host), every one given checked whether or not a host is:
+    the one place the commands validate them (notify.settings_from), before any work starts."""
     from ..notify import SMTPConfigError, settings_from
 
     values = {key.removeprefix("smtp_"): value for key, value in options.items() if key.startswith("smtp_")}
@@ -437,11 +439,11 @@ def outbox_command(send, policy_file, db_url, as_json, **smtp) -> None:
     """
     from ..notify import deliver_due
 
+    settings = smtp_settings(smtp, policy_or_fail(policy_file))  # checked even without --send
+    if send and settings is None:
+        raise CLIError("no SMTP server configured", "set --smtp-host or $COPYRIGHT_GUARD_SMTP_HOST")
     engine = open_engine(db_url)
     if send:
-        settings = smtp_settings(smtp, policy_or_fail(policy_file))
-        if settings is None:
-            raise CLIError("no SMTP server configured", "set --smtp-host or $COPYRIGHT_GUARD_SMTP_HOST")
         report = deliver_due(engine, settings, _now())
         click.echo(f"sent {report.sent}, failed {report.failed}")
         for error in report.errors:

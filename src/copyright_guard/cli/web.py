@@ -93,6 +93,7 @@ def serve(host, port, secure_cookies, submissions_per_hour, forwarded, mail_inte
 
     trusted_proxies = forwarded_allow_ips(forwarded)
     policy = policy_or_fail(policy_file)
+    settings = smtp_settings(smtp, policy)  # every SMTP setting given is checked, with or without a host
     engine = open_engine(db_url, must_exist=False)
     secret = os.environ.get(SECRET_ENV, "")
     if secret and len(secret) < 32:
@@ -101,7 +102,6 @@ def serve(host, port, secure_cookies, submissions_per_hour, forwarded, mail_inte
                      submissions_per_hour=submissions_per_hour)
     listener = _listen(host, port)
     port = listener.getsockname()[1]  # the real one when --port 0
-    settings = smtp_settings(smtp, policy)
     worker = None
     if settings is not None:
         worker = OutboxWorker(engine, settings, utc_now, interval=mail_interval)
