@@ -172,7 +172,8 @@ def test_outbox_send_through_smtp(db, monkeypatch):
     assert "sent 1, failed 0" in output and "0 message(s) waiting" in output and received == [["ada@example.org"]]
 
 
-def test_reviewers_add_list_disable(db):
+def test_reviewers_add_list_disable(db, monkeypatch):
+    monkeypatch.setattr("copyright_guard.cli.complaints._terminal_available", lambda: True)  # the runner types
     assert "reviewer alice added" in run("reviewers", "add", "Alice", "--password-stdin", input="a long password!\n")
     assert "already exists" in run("reviewers", "add", "alice", "--password-stdin", input="a long password!\n", code=2)
     assert "too short" in run("reviewers", "add", "bob", "--password-stdin", input="short\n", code=2)
@@ -231,3 +232,35 @@ def test_smtp_settings_are_checked_before_anything_is_sent(db, monkeypatch, tmp_
     assert "--smtp-security 'bogus': not one of" in run("complaints", "outbox", "--smtp-security", "bogus", code=2)
     monkeypatch.setenv("COPYRIGHT_GUARD_SMTP_CA_FILE", str(missing))
     assert f"$COPYRIGHT_GUARD_SMTP_CA_FILE: {missing}" in run("complaints", "outbox", code=2)
+
+
+def test_reviewers_add_without_a_terminal_is_one_line(db, monkeypatch):
+    monkeypatch.setattr("copyright_guard.cli.complaints._terminal_available", lambda: False)
+    output = run("reviewers", "add", "ivan", input="a long password!\na long password!\n", code=2)
+    assert output.strip() == "Error: no terminal to read the password from (hint: pipe it in with --password-stdin)"
+
+
+@pytest.mark.timeout(60)
+def test_reviewers_add_without_a_terminal_as_a_real_process(tmp_path):
+    # No controlling terminal (a new session) and stdin from /dev/null: getpass used to warn, fall
+    # back to stdin, and end in "Aborted!" with status 1.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COPYRIGHT_GUARD_")}
+    result = subprocess.run([str(Path(sys.executable).with_name("copyright-guard")), "reviewers", "add", "ivan",
+                             "--db", f"sqlite:///{tmp_path / 'r.db'}"], stdin=subprocess.DEVNULL, capture_output=True,
+                            text=True, timeout=50, env=env, start_new_session=True)
+    assert result.returncode == 2, result
+    assert result.stderr.strip() == "Error: no terminal to read the password from (hint: pipe it in with --password-stdin)"
+    assert result.stdout == ""
+
+
+def test_password_stdin_that_is_not_utf8_is_one_line(db):
+    output = run("reviewers", "add", "ivan", "--password-stdin", input=b"caf\xe9 long password\n", code=2)
+    assert output.strip().count("\n") == 0
+    assert "--password-stdin: the password is not UTF-8 text (byte 0xe9 at offset 3)" in output
+    output = run("reviewers", "add", "ivan", "--password-stdin", input="\u00e9" * 5000, code=2)
+    assert "longer than 4096 characters" in output
+    assert "reviewer ivan added" in run("reviewers", "add", "ivan", "--password-stdin", input="caf\u00e9 long password\r\n")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import codecs
+import getpass
 import json
 import mimetypes
+import os
 import sys
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -471,6 +474,56 @@ def reviewers_group() -> None:
 MAX_PASSWORD_LINE = 4096  # characters read from stdin for a password
 
 
+def _password_from_stdin() -> str:
+    """The first line of stdin, as UTF-8 (a password is hashed as UTF-8: bytes that are not would
+    only fail later, with a traceback-like message)."""
+    # Bounded: stdin may be endless (/dev/zero, yes). 4 bytes is the longest UTF-8 character.
+    line = sys.stdin.buffer.readline(4 * MAX_PASSWORD_LINE + 1)
+    too_long = CLIError(f"--password-stdin: the first line is longer than {MAX_PASSWORD_LINE} characters",
+                        "give the password on one line")
+    if len(line) > 4 * MAX_PASSWORD_LINE and not line.endswith(b"\n"):
+        raise too_long  # (checked before decoding: the read may have cut a character)
+    try:
+        text = line.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError as exc:
+        raise CLIError(f"--password-stdin: the password is not UTF-8 text (byte 0x{line[exc.start]:02x} at offset {exc.start})",
+                       "pipe it in UTF-8") from None
+    if len(text) > MAX_PASSWORD_LINE:
+        raise too_long
+    return text
+
+
+def _terminal_available() -> bool:
+    """Whether a password can be asked for without echo: getpass reads the controlling terminal
+    (/dev/tty), else falls back to stdin with a warning and echo on."""
+    try:
+        descriptor = os.open("/dev/tty", os.O_RDWR | getattr(os, "O_NOCTTY", 0))
+    except OSError:
+        return sys.stdin is not None and sys.stdin.isatty()
+    os.close(descriptor)
+    return True
+
+
+def _password_from_terminal() -> str:
+    """The password typed twice on the terminal; one line (exit 2) when there is none to ask on."""
+    no_terminal = CLIError("no terminal to read the password from", "pipe it in with --password-stdin")
+    if not _terminal_available():
+        raise no_terminal
+    with warnings.catch_warnings():
+        # getpass's fallback (echo on, "Warning: Password input may be echoed") is never wanted.
+        warnings.simplefilter("error", getpass.GetPassWarning)
+        try:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        except getpass.GetPassWarning:
+            raise no_terminal from None
+    try:
+        password.encode("utf-8")
+    except UnicodeEncodeError:  # a terminal in another encoding: undecodable bytes arrive as surrogates
+        raise CLIError("the password is not valid text in the terminal's encoding",
+                       "set a UTF-8 locale, or pipe it in UTF-8 with --password-stdin") from None
+    return password
+
+
 @reviewers_group.command("add")
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin (for scripts).")
@@ -482,14 +535,7 @@ def reviewers_add(username, password_stdin, db_url) -> None:
     Example:
       printf '%s\\n' "$PASSWORD" | copyright-guard reviewers add alice --password-stdin
     """
-    if password_stdin:
-        line = sys.stdin.readline(MAX_PASSWORD_LINE + 1)  # bounded: stdin may be endless (/dev/zero, yes)
-        if len(line) > MAX_PASSWORD_LINE:
-            raise CLIError(f"--password-stdin: the first line is longer than {MAX_PASSWORD_LINE} characters",
-                           "give the password on one line")
-        password = line.rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _password_from_stdin() if password_stdin else _password_from_terminal()
     engine = open_engine(db_url, must_exist=False)
     _run(lambda: reviewers.add(engine, username, password, now=_now()))
     click.echo(f"reviewer {username.strip().lower()} added")
