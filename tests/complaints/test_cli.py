@@ -264,3 +264,16 @@ def test_password_stdin_that_is_not_utf8_is_one_line(db):
     output = run("reviewers", "add", "ivan", "--password-stdin", input="\u00e9" * 5000, code=2)
     assert "longer than 4096 characters" in output
     assert "reviewer ivan added" in run("reviewers", "add", "ivan", "--password-stdin", input="caf\u00e9 long password\r\n")
+
+
+@pytest.mark.timeout(30)
+def test_export_out_that_cannot_be_written_is_one_line_naming_it(db, tmp_path):
+    submit()
+    fifo = tmp_path / "export.fifo"
+    os.mkfifo(fifo)
+    for out, problem in (("/dev/full", "No space left on device"), (str(tmp_path / "no" / "c.csv"), "No such file"),
+                         (str(tmp_path), "Is a directory"), (str(fifo), "not a regular file (a FIFO)")):
+        if out == "/dev/full" and not os.path.exists(out):
+            continue
+        output = run("complaints", "export", "--out", out, code=2)
+        assert output.strip().count("\n") == 0 and f"--out {out}: " in output and problem in output, output

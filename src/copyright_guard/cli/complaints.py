@@ -20,7 +20,7 @@ from ..store import complaints as store
 from ..store import outbox, reviewers
 from ..store.complaints_export import to_csv, to_json
 from .db import db_option, open_engine
-from .errors import CLIError
+from .errors import CLIError, output_file
 from .policy_cmd import policy_or_fail
 
 ACTOR_ENV = "COPYRIGHT_GUARD_REVIEWER"
@@ -336,7 +336,7 @@ def close_command(reference, actor, why, policy_file, db_url) -> None:
 
 @complaints_group.command("export")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to this file (default: stdout).")
+@click.option("--out", metavar="FILE", help="Write to this file (default: stdout).")
 @db_option
 def export_command(fmt, out, db_url) -> None:
     """Export every complaint (CSV cells that a spreadsheet would run as formulas are neutralised).
@@ -348,7 +348,8 @@ def export_command(fmt, out, db_url) -> None:
     rows = store.export_rows(open_engine(db_url))
     text = to_csv(rows) if fmt == "csv" else to_json(rows)
     if out:
-        Path(out).write_text(text, encoding="utf-8", newline="")
+        with output_file(out, "w", newline="") as stream:  # a full disk: one line naming the path
+            stream.write(text)
         click.echo(f"{len(rows)} complaint(s) written to {out}", err=True)
     else:
         sys.stdout.write(text)
