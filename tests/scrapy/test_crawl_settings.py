@@ -165,3 +165,12 @@ def test_items_that_cannot_be_written_fail_the_crawl_in_one_line(tmp_path, db):
     assert done.stderr.strip().splitlines()[-1].startswith("Error: items were not saved: ")
     assert "/dev/full" in done.stderr.strip().splitlines()[-1]
     assert "No space left on device" in done.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("command", [["crawl", "--url", "http://127.0.0.1:9/"], ["demo"]])
+@pytest.mark.parametrize("seconds", ["nan", "inf", "1e308", "-1"])
+def test_a_progress_interval_that_is_no_number_of_seconds_is_a_usage_error(command, seconds):
+    # click's FloatRange(min=0) let nan through, and the progress timer then never let the crawl end.
+    result = CliRunner().invoke(main, [*command, "--progress", seconds])
+    assert result.exit_code == 2
+    assert "Invalid value for '--progress'" in result.output

@@ -21,6 +21,22 @@ from .errors import CLIError
 EXIT_STOPPED = 1
 
 
+class _Seconds(click.FloatRange):
+    """A number of seconds from 0 to a day. click's FloatRange lets nan through (every comparison
+    with nan is false), and a nan or huge interval hung the crawl's progress timer."""
+
+    name = "seconds"
+
+    def convert(self, value, param, ctx):
+        seconds = super().convert(value, param, ctx)
+        if seconds != seconds:  # nan
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        return seconds
+
+
+PROGRESS_SECONDS = _Seconds(min=0, max=86400)
+
+
 def _progress(recorder) -> None:
     from ..scrapy.extension import progress_line
 
@@ -103,7 +119,7 @@ def next_steps(summary, example_url: str | None = None) -> str:
               help="Links to follow from a seed, within the seeds' sites (`seeds` spider).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), metavar="FILE",
               help="Write the collected items as JSON lines (each with copyright_guard_decision_id).")
-@click.option("--progress", "progress_interval", type=click.FloatRange(min=0), default=5.0, show_default=True,
+@click.option("--progress", "progress_interval", type=PROGRESS_SECONDS, default=5.0, show_default=True,
               help="Seconds between progress lines on stderr (0: none).")
 @click.option("--set", "scrapy_settings", multiple=True, metavar="NAME=VALUE",
               help="Any Scrapy setting, e.g. --set CONCURRENT_REQUESTS=32 (repeatable).")
@@ -174,7 +190,7 @@ def _report_feed_errors(summary) -> None:
 @click.command("demo")
 @click.option("--db", "db_path", default="copyright-guard-demo.db", show_default=True, metavar="FILE",
               help="SQLite file for the demo's audit log (replaced on each run).")
-@click.option("--progress", "progress_interval", type=click.FloatRange(min=0), default=5.0, show_default=True,
+@click.option("--progress", "progress_interval", type=PROGRESS_SECONDS, default=5.0, show_default=True,
               help="Seconds between progress lines on stderr (0: none).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 def demo(db_path: str, progress_interval: float, as_json: bool) -> None:
