@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -42,6 +43,28 @@ def wait_for(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+@contextmanager
+def serving(*args: str, **environment: str):
+    """``copyright-guard serve --host HOST --port <free> ARGS`` until the block ends; yields its base URL."""
+    port = free_port(HOST)
+    process = subprocess.Popen([CLI, "serve", "--host", HOST, "--port", str(port), *args], env=env(**environment),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = f"http://{HOST}:{port}"
+    try:
+        def up():
+            try:
+                return httpx.get(base + "/", timeout=1).status_code == 200
+            except httpx.TransportError:
+                assert process.poll() is None, process.communicate()[1]
+                return False
+
+        wait_for(up, 30, "the portal")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 def test_serve_answers_and_delivers_mail_in_the_background(tmp_path):
     db = f"sqlite:///{tmp_path / 'serve.db'}"
     added = subprocess.run([CLI, "reviewers", "add", "rev1", "--password-stdin", "--db", db], input="a very long password\n",
@@ -57,34 +80,20 @@ def test_serve_answers_and_delivers_mail_in_the_background(tmp_path):
     smtp_port = free_port(SMTP_HOST)
     controller = Controller(Handler(), hostname=SMTP_HOST, port=smtp_port)
     controller.start()
-    port = free_port(HOST)
-    process = subprocess.Popen(
-        [CLI, "serve", "--host", HOST, "--port", str(port), "--db", db, "--mail-interval", "1",
-         "--smtp-host", SMTP_HOST, "--smtp-port", str(smtp_port), "--smtp-security", "none"],
-        env=env(COPYRIGHT_GUARD_SECRET_KEY="k" * 40), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    base = f"http://{HOST}:{port}"
     try:
-        def up():
-            try:
-                return httpx.get(base + "/", timeout=1).status_code == 200
-            except httpx.TransportError:
-                assert process.poll() is None, process.communicate()[1]
-                return False
-
-        wait_for(up, 30, "the portal")
-        receipt = httpx.post(base + "/api/complaints", json={
-            "name": "Ada", "email": "ada@example.org", "role": "rightsholder", "type": "other",
-            "description": "A complaint long enough to be accepted.", "domains": ["pirate.example"]}).json()
-        basic = {"authorization": "Basic " + base64.b64encode(b"rev1:a very long password").decode()}
-        acked = httpx.post(f"{base}/api/complaints/{receipt['reference']}/transitions", headers=basic,
-                           json={"to": "acknowledged", "why": "received"})
-        assert acked.status_code == 200, acked.text
-        wait_for(lambda: inbox, 15, "the acknowledgement email")
-        assert f"[{receipt['reference']}] We have received your copyright complaint" in inbox[0]
-        assert httpx.get(base + "/").headers.get("server") is None  # no server banner
+        with serving("--db", db, "--mail-interval", "1", "--smtp-host", SMTP_HOST, "--smtp-port", str(smtp_port),
+                     "--smtp-security", "none", COPYRIGHT_GUARD_SECRET_KEY="k" * 40) as base:
+            receipt = httpx.post(base + "/api/complaints", json={
+                "name": "Ada", "email": "ada@example.org", "role": "rightsholder", "type": "other",
+                "description": "A complaint long enough to be accepted.", "domains": ["pirate.example"]}).json()
+            basic = {"authorization": "Basic " + base64.b64encode(b"rev1:a very long password").decode()}
+            acked = httpx.post(f"{base}/api/complaints/{receipt['reference']}/transitions", headers=basic,
+                               json={"to": "acknowledged", "why": "received"})
+            assert acked.status_code == 200, acked.text
+            wait_for(lambda: inbox, 15, "the acknowledgement email")
+            assert f"[{receipt['reference']}] We have received your copyright complaint" in inbox[0]
+            assert httpx.get(base + "/").headers.get("server") is None  # no server banner
     finally:
-        process.terminate()
-        process.wait(timeout=10)
         controller.stop()
 
 
@@ -98,25 +107,9 @@ def test_serve_does_not_believe_x_forwarded_for_by_default(tmp_path):
     # uvicorn's own default trusts X-Forwarded-For from 127.0.0.1: every request from this host
     # could claim a new client address and escape the rate limits.
     db = f"sqlite:///{tmp_path / 'serve.db'}"
-    port = free_port(HOST)
-    process = subprocess.Popen([CLI, "serve", "--host", HOST, "--port", str(port), "--db", db,
-                                "--submissions-per-hour", "1"],
-                               env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    base = f"http://{HOST}:{port}"
-    try:
-        def up():
-            try:
-                return httpx.get(base + "/", timeout=1).status_code == 200
-            except httpx.TransportError:
-                assert process.poll() is None, process.communicate()[1]
-                return False
-
-        wait_for(up, 30, "the portal")
+    with serving("--db", db, "--submissions-per-hour", "1") as base:
         body = {"name": "Ada", "email": "ada@example.org", "role": "rightsholder", "type": "other",
                 "description": "A complaint long enough to be accepted.", "domains": ["pirate.example"]}
         codes = [httpx.post(base + "/api/complaints", json=body, headers={"x-forwarded-for": f"192.0.2.{i}"}).status_code
                  for i in (1, 2)]
         assert codes == [201, 429]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
