@@ -6,7 +6,6 @@ import csv
 import json
 import os
 import sys
-import unicodedata
 from contextlib import nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,6 +14,7 @@ import click
 
 from ..core.files import InputFileError, open_input_file
 from ..core.list_files import FORMATS, MAX_BYTES, ListDefaults, ListFileError, parse_list_file
+from ..core.text import has_hidden_characters
 from ..store import lists as store
 from .db import db_option, open_engine
 from .errors import CLIError, output_file
@@ -255,7 +255,7 @@ def remove_command(name, reason, db_url) -> None:
     Example:
       copyright-guard lists remove arcom --reason "superseded by arcom-2027"
     """
-    if any(unicodedata.category(c) in ("Cc", "Cf") for c in reason):
+    if has_hidden_characters(reason):
         # The reason is printed in `lists show` history, one event a line: a line break forged
         # history lines, an escape sequence or bidi override would drive the reviewer's terminal.
         raise CLIError("--reason: contains line breaks, control or format characters", "give the reason on one line")

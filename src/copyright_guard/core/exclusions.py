@@ -17,6 +17,7 @@ look-ups only (one per label of the host), so it can sit in front of every reque
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -24,6 +25,9 @@ from urllib.parse import urlsplit
 
 from .model import Effect, Evidence, Reason
 from .urls import Target, URLError, is_public_suffix, normalise_host, registered_domain
+
+# An exclusion list's name: store/lists.py enforces it on import, core/policy.py on [exclusions].
+LIST_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 KINDS = ("domain", "host", "ip")
 

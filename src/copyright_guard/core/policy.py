@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-import unicodedata
 from datetime import date
 from functools import cached_property
 from importlib import resources
@@ -19,8 +18,10 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .exclusions import LIST_NAME_RE
 from .files import InputFileError, read_input_file
 from .model import PURPOSES, sha256_hex
+from .text import has_hidden_characters
 
 # RFC 9309 §2.2.1: product-token = identifier / "*"; identifier = 1*(%x2D / %x41-5A / %x5F / %x61-7A)
 PRODUCT_TOKEN_RE = re.compile(r"[A-Za-z_-]+")
@@ -30,26 +31,16 @@ OnFailure = Literal["deny", "allow"]
 
 
 MAX_POLICY_BYTES = 1 << 20  # 1 MiB
-# An exclusion list's name, as store/lists.py accepts it (the core may not import the store).
-LIST_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-
-
-def _has_controls(value: str, allowed: str = "") -> bool:
-    """Control characters (Cc: NUL, ESC, line breaks) or format characters (Cf: bidi overrides such
-    as U+202E, zero-width joiners), other than those in ``allowed``."""
-    return any(unicodedata.category(c) in ("Cc", "Cf") and c not in allowed for c in value)
-
-
 def _one_line(value: str) -> str:
     # Names end up in the database (PostgreSQL refuses NUL in text), in decisions and on
     # reviewers' terminals and pages: one line of visible text.
-    if _has_controls(value):
+    if has_hidden_characters(value):
         raise ValueError("must be one line without control or format characters")
     return value
 
 
 def _free_text(value: str) -> str:
-    if _has_controls(value, "\t\n\r"):
+    if has_hidden_characters(value, "\t\n\r"):
         raise ValueError("must not contain control or format characters other than line breaks and tabs")
     return value
 

@@ -9,7 +9,6 @@ snapshots and events stay, so "which version excluded what, and when" is always 
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from ..core.exclusions import ExclusionEntry, ExclusionIndex
+from ..core.exclusions import LIST_NAME_RE, ExclusionEntry, ExclusionIndex
 from ..core.list_files import ListDefaults, ListRow, ParsedList, rows_from_records
 from ..core.model import sha256_hex
 from ..core.urls import URLError, parse_target, registered_domain
@@ -27,7 +26,6 @@ from .schema import evidence
 from .schema_lists import exclusion_list_entries, exclusion_list_events, exclusion_list_versions, exclusion_lists
 from .sql import insert_ignoring_duplicates
 
-LIST_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _ATTEMPTS = 3  # another process may take the same version number at the same moment
 
 
