@@ -32,6 +32,7 @@ class FakeEngine:
     async def download(self, request):
         self.requests.append(request)
         answer = self.answers.get(request.url, (404, {}, b""))
+        await asyncio.sleep(0)  # a real download always yields to the loop, however fast
         if self.hold:
             await self.released.wait()
         if isinstance(answer, Exception):
@@ -150,3 +151,83 @@ def test_a_truncated_download_is_marked_in_the_evidence():
 
     [view] = _run(_site_files(Cut({})).view(ORIGIN))
     assert "body cut" in view.robots.evidence.location
+
+
+# -- issue 17: every waiter of a shared site-file fetch gets the one decision basis -----------------
+
+WAITERS = (1, 2, 3, 10, 100)
+
+
+class _Timeout(Exception):
+    """What Scrapy raises for a download past ``download_timeout`` (twisted's TimeoutError)."""
+
+
+@pytest.mark.parametrize("waiters", WAITERS)
+@pytest.mark.parametrize("robots, status", [
+    ("fast", SiteFileStatus.PARSED),
+    ("slow", SiteFileStatus.PARSED),
+    ("503", SiteFileStatus.UNREACHABLE),
+    ("timeout", SiteFileStatus.UNREACHABLE),
+])
+def test_every_concurrent_waiter_gets_the_same_site_view(waiters, robots, status):
+    answer = {
+        "fast": (200, {}, b"User-agent: *\nAllow: /\n"),
+        "slow": (200, {}, b"User-agent: *\nAllow: /\n"),
+        "503": (503, {}, b""),
+        "timeout": _Timeout("User timeout caused connection failure: getting http://x took longer than 10.0 seconds."),
+    }[robots]
+    engine = FakeEngine({f"{ORIGIN}/robots.txt": answer}, hold=robots in ("slow", "timeout"))
+    site_files = _site_files(engine)
+
+    async def pages():
+        views = [asyncio.ensure_future(site_files.view(ORIGIN)) for _ in range(waiters)]
+        await asyncio.sleep(0.01)
+        engine.released.set()
+        return await asyncio.gather(*views)
+
+    views = asyncio.run(pages())
+    assert len(views) == waiters
+    assert all(view is views[0] for view in views)  # one view, never None
+    assert views[0].robots.status is status
+    assert [r.url for r in engine.requests].count(f"{ORIGIN}/robots.txt") == 1  # fetched once
+
+
+@pytest.mark.parametrize("waiters", WAITERS)
+def test_every_concurrent_waiter_of_one_file_gets_it(waiters):
+    # The file level (robots.txt, tdmrep.json, ...) shares its fetch the same way as the view level.
+    engine = FakeEngine({f"{ORIGIN}/robots.txt": (200, {}, b"User-agent: *\nDisallow: /x\n")}, hold=True)
+    site_files = _site_files(engine)
+
+    async def files():
+        pending = [asyncio.ensure_future(site_files._file("robots.txt", ORIGIN, None, NOW)) for _ in range(waiters)]
+        await asyncio.sleep(0.01)
+        engine.released.set()
+        return await asyncio.gather(*pending)
+
+    results = asyncio.run(files())
+    assert all(result is results[0] for result in results)
+    assert results[0].status is SiteFileStatus.PARSED
+    assert len(engine.requests) == 1
+
+
+@pytest.mark.parametrize("waiters", WAITERS)
+def test_a_bug_while_assembling_fails_every_waiter_closed_with_the_same_error(waiters, monkeypatch):
+    import copyright_guard.scrapy.transport as transport
+
+    def bug(policy, robots):
+        raise ValueError("a bug while assembling the view")
+
+    monkeypatch.setattr(transport, "files_after_robots", bug)
+    engine = FakeEngine({f"{ORIGIN}/robots.txt": (200, {}, b"User-agent: *\nAllow: /\n")}, hold=True)
+    site_files = _site_files(engine)
+
+    async def pages():
+        views = [asyncio.ensure_future(site_files.view(ORIGIN)) for _ in range(waiters)]
+        await asyncio.sleep(0.01)
+        engine.released.set()
+        return await asyncio.gather(*views, return_exceptions=True)
+
+    results = asyncio.run(pages())
+    assert len(results) == waiters
+    assert all(isinstance(result, ValueError) and "assembling" in str(result) for result in results)
+    assert not site_files._pending_views  # the next request for the origin tries again

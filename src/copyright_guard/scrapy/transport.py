@@ -10,8 +10,10 @@ policy's limit), ``dont_retry`` (the machine has its own backoff), ``handle_http
 download, RFC 9309 §2.5).
 
 One fetch per (kind, origin): concurrent requests for pages of a new origin all wait on the same
-pending Deferred, as Scrapy's own robots.txt middleware does, and the result is cached until the
-state machine's ``expires_at`` (24 h for a parsed file; exponential backoff for an unreachable one).
+pending fetch (a :class:`~copyright_guard.scrapy.shared.SharedResult`: each waiter gets the result,
+not only the first - a plain shared Deferred hands ``None`` to the second), and the result is
+cached until the state machine's ``expires_at`` (24 h for a parsed file; exponential backoff for
+an unreachable one).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from scrapy.exceptions import StopDownload
 from scrapy.http import Response
 from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
-from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.defer import gatherResults
 
 from ..core.evaluate import SiteView
 from ..core.exclusions import ExclusionIndex
@@ -35,6 +37,7 @@ from ..core.policy import Policy
 from ..fetch.cache import SiteFileCache
 from ..fetch.site import assemble_view, files_after_robots, refusal
 from ..fetch.states import FetchOutcome, SiteFileFetch, one_line, site_file_url
+from .shared import SharedResult
 
 logger = logging.getLogger(__name__)
 
@@ -86,8 +89,8 @@ class EngineSiteFiles:
         self._clock = clock
         self._views: dict[str, tuple[SiteView, datetime]] = {}  # origin -> (view, earliest expiry)
         self.cache = SiteFileCache()  # the fetch layer's cache: (kind, origin, url) -> last state
-        self._pending: dict[tuple[str, str, str], Deferred] = {}
-        self._pending_views: dict[str, Deferred] = {}
+        self._pending: dict[tuple[str, str, str], SharedResult[SiteFile]] = {}
+        self._pending_views: dict[str, SharedResult[SiteView]] = {}
         # Site-file requests in flight -> bytes received so far (for the max_bytes cut).
         self.in_flight: dict[Request, int] = {}
         self._max_bytes = policy.cache.max_bytes
@@ -108,20 +111,20 @@ class EngineSiteFiles:
 
     async def view(self, origin: str) -> SiteView:
         """The origin's site view, fetching what is missing or expired. Concurrent callers for one
-        origin share one fetch."""
+        origin share one fetch, and every one of them gets its result (:class:`SharedResult`)."""
         pending = self._pending_views.get(origin)
-        if pending is None:
-            pending = self._pending_views[origin] = Deferred()
-            try:
-                view = await self._assemble(origin)
-            except BaseException as exc:  # a bug, not an HTTP failure: fail every waiter closed
-                del self._pending_views[origin]
-                pending.errback(exc)
-                raise
+        if pending is not None:
+            return await pending.wait()
+        pending = self._pending_views[origin] = SharedResult()
+        try:
+            view = await self._assemble(origin)
+        except BaseException as exc:  # a bug, not an HTTP failure: fail every waiter closed
             del self._pending_views[origin]
-            pending.callback(view)
-            return view
-        return await maybe_deferred_to_future(pending)
+            pending.fail(exc)
+            raise
+        del self._pending_views[origin]
+        pending.resolve(view)
+        return view
 
     # -- fetching --------------------------------------------------------------------------------
 
@@ -152,19 +155,19 @@ class EngineSiteFiles:
             return previous
         pending = self._pending.get(key)
         if pending is not None:
-            return await maybe_deferred_to_future(pending)
-        pending = self._pending[key] = Deferred()
+            return await pending.wait()
+        pending = self._pending[key] = SharedResult()
         try:
             site_file = await self._run(SiteFileFetch(kind, origin, self._policy, now, previous, url=url))
         except BaseException as exc:
             del self._pending[key]
-            pending.errback(exc)
+            pending.fail(exc)
             raise
         self.cache.put(site_file)
         del self._pending[key]
         if self._on_site_file is not None:
             self._on_site_file(site_file)
-        pending.callback(site_file)
+        pending.resolve(site_file)
         return site_file
 
     async def _run(self, fetch: SiteFileFetch) -> SiteFile:
