@@ -191,6 +191,7 @@ def crawl(mode: str, seeds: list[str], concurrency: int, extra: dict, profile: s
         "decisions": stats.get("copyright_guard/decisions/allow", 0) + stats.get("copyright_guard/decisions/deny", 0),
         "written": stats.get("copyright_guard/audit/written"),
         "finish_reason": stats.get("finish_reason"),
+        "undecidable": stats.get("copyright_guard/refused/undecidable", 0),
         "cpu": cpu,  # user + system seconds of the whole crawler process (the audit writer thread too)
         # Steady state: from the 10th to the 90th percentile item (start-up and the tail left out).
         "steady": _steady(marks),
@@ -357,6 +358,8 @@ def run_one(mode: str, seeds: list[str], concurrency: int, extra: dict, profile:
     if done.returncode != 0:
         raise SystemExit(f"{mode} crawl failed:\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
+    if result["undecidable"]:  # undecidable is a failure, never a faster crawl (issue 17)
+        raise SystemExit(f"{mode} crawl could not decide {result['undecidable']} requests: the figures are void")
     result["pages_per_second"] = result["items"] / result["elapsed"]
     result["pages_per_cpu_second"] = result["items"] / result["cpu"]
     return result

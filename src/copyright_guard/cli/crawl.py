@@ -3,7 +3,7 @@
 Thin: validate the options, call :func:`copyright_guard.scrapy.runner.run_crawl` (or
 :func:`copyright_guard.demo.run.run_demo`), print a progress line at intervals and the summary
 table. Exit status 0 when the crawl finished, 1 when it stopped early (e.g. the audit log failed),
-2 for a usage or configuration error.
+items were not saved or a request could not be decided, 2 for a usage or configuration error.
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ def _progress(recorder) -> None:
 
 def summary_table(summary) -> str:
     """The end-of-crawl table: pages and decisions, denials by reason, site-wide files."""
+    from ..scrapy.recorder import UNDECIDABLE
+
     totals = summary.totals
     rows = [
         ("pages fetched", summary.pages),
@@ -54,7 +56,8 @@ def summary_table(summary) -> str:
         ("items", summary.items),
     ]
     rows += [(f"refused: {key.removeprefix('refused ')}", n) for key, n in sorted(totals.items())
-             if key.startswith("refused ")]
+             if key.startswith("refused ") and key != UNDECIDABLE]
+    rows.append(("could not decide (errors)", summary.undecidable))
     width = max(len(label) for label, _ in rows) + 2
     lines = [
         f"copyright-guard crawl summary - spider {summary.spider}, {summary.finish_reason} in {summary.elapsed:.1f} s",
@@ -175,16 +178,21 @@ def crawl(spider: str, seeds_file: str | None, urls: tuple[str, ...], policy_fil
         if summary.run_id:  # no run recorded: there is nothing to look at
             click.echo()
             click.echo(next_steps(summary))
-    _report_feed_errors(summary)
+    _report_errors(summary)
     if not summary.ok:
         sys.exit(EXIT_STOPPED)
 
 
-def _report_feed_errors(summary) -> None:
-    """One line on stderr when collected items were not written: the crawl did not do its job."""
+def _report_errors(summary) -> None:
+    """One line on stderr for each way the crawl did not do its job: collected items that were not
+    written, and requests or responses no decision could be made for (dropped like a deny, but an
+    allowed page may have been lost)."""
     if summary.feed_errors:
         more = f" (and {len(summary.feed_errors) - 1} more)" if len(summary.feed_errors) > 1 else ""
         click.echo(f"Error: items were not saved: {summary.feed_errors[0]}{more}", err=True)
+    if summary.undecidable:
+        click.echo(f"Error: {summary.undecidable} request(s) could not be decided and were not collected "
+                   "(copyright_guard/refused/undecidable; the crawl log names the first)", err=True)
 
 
 @click.command("demo")
@@ -225,6 +233,7 @@ def demo(db_path: str, progress_interval: float, as_json: bool) -> None:
         if result.summary.run_id:
             click.echo()
             click.echo(next_steps(result.summary, result.example_url))
+    _report_errors(result.summary)
     if not result.summary.ok:
         sys.exit(EXIT_STOPPED)
 

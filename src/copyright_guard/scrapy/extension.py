@@ -25,7 +25,7 @@ from scrapy.exceptions import CloseSpider
 from ..core.policy import Policy
 from .gcfreeze import freeze_startup_objects
 from .gcfreeze import release as release_frozen
-from .recorder import DecisionRecorder
+from .recorder import UNDECIDABLE, DecisionRecorder
 from .runtime import GuardRuntime, runtime_for, utc_now
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,8 @@ def progress_line(recorder: DecisionRecorder, limit: int = 4) -> str:
     if more > 0:
         by_reason += f", +{more} more"
     line = f"pages {pages}, allowed {totals['allowed']}, denied {totals['denied']}"
+    if totals[UNDECIDABLE]:
+        line += f", UNDECIDED {totals[UNDECIDABLE]} (errors)"
     return f"{line} ({by_reason})" if by_reason else line
 
 
@@ -220,3 +222,7 @@ class AuditExtension:
         except StoreError as exc:
             logger.error("copyright-guard: cannot finish run %s: %s", self.run_id, exc)
         logger.info("copyright-guard: run %s finished: %s", self.run_id, progress_line(self.recorder, limit=20))
+        undecided = self.recorder.totals[UNDECIDABLE]
+        if undecided:
+            logger.error("copyright-guard: %d request(s) could not be decided and were not collected "
+                         "(copyright_guard/refused/undecidable): this is an error, not a deny", undecided)

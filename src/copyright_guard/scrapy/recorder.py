@@ -21,6 +21,11 @@ logger = logging.getLogger(__name__)
 
 Submit = Callable[[Decision], Any]
 
+# The ``totals`` key of requests/responses no decision could be made for. It is counted with the
+# refusals (the request is dropped, fail closed), but it is an error, never a statistic: the crawl
+# summary shows it on its own line and `crawl`/`demo` exit non-zero when it is not zero.
+UNDECIDABLE = "refused undecidable"
+
 
 class AuditUnavailable(IgnoreRequest):
     """The audit log cannot take the decision (not open yet, or the database failed): the request

@@ -22,7 +22,7 @@ from scrapy.settings import Settings
 
 from ..core.files import file_kind
 from .addon import Addon
-from .recorder import DecisionRecorder
+from .recorder import UNDECIDABLE, DecisionRecorder
 from .settings import SettingsError, command_line_settings, guard_component_dicts, read_settings
 
 ADDON = "copyright_guard.scrapy.Addon"
@@ -52,9 +52,16 @@ class CrawlSummary:
         return self.totals["allowed"] + self.totals["denied post-fetch"]
 
     @property
+    def undecidable(self) -> int:
+        """Requests and responses no decision could be made for (a bug or a lost site-file fetch):
+        dropped like a deny, but an error - an allowed page may have been lost."""
+        return self.totals[UNDECIDABLE]
+
+    @property
     def ok(self) -> bool:
-        # Collected items that never reached the output file are a failed crawl, not a finished one.
-        return self.finish_reason == "finished" and not self.feed_errors
+        # Collected items that never reached the output file are a failed crawl, not a finished one;
+        # so is a crawl that could not decide on every page it met.
+        return self.finish_reason == "finished" and not self.feed_errors and not self.undecidable
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -63,9 +70,10 @@ class CrawlSummary:
             "elapsed_seconds": round(self.elapsed, 3), "pages": self.pages, "items": self.items,
             "allowed": self.totals["allowed"], "denied": self.totals["denied"],
             "denied_pre_fetch": self.totals["denied pre-fetch"], "denied_post_fetch": self.totals["denied post-fetch"],
-            "refused": {k.removeprefix("refused "): v for k, v in self.totals.items() if k.startswith("refused ")},
+            "refused": {k.removeprefix("refused "): v for k, v in self.totals.items()
+                        if k.startswith("refused ") and k != UNDECIDABLE},
             "denied_by_reason": dict(self.denied_by_reason.most_common()), "site_files": self.site_files,
-            "feed_errors": self.feed_errors,
+            "feed_errors": self.feed_errors, "undecidable": self.undecidable,
         }
 
 
