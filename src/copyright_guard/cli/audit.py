@@ -272,7 +272,10 @@ def verify_command(run, export_file, db_url, as_json) -> None:
             click.echo(json.dumps({"run": check.run_id, "ok": check.ok, "rows": check.rows, "finished": check.finished,
                                    "broken": check.broken.__dict__ if check.broken else None}))
         elif check.ok:
-            click.echo(f"run {check.run_id}: intact, {check.rows} rows" + ("" if check.finished else " (run not finished)"))
+            # An export holds the rows, not the run's finish record: whether the run finished is
+            # a question for the database, so a file check does not claim either way.
+            note = " (from the export file)" if export_file else ("" if check.finished else " (run not finished)")
+            click.echo(f"run {check.run_id}: intact, {check.rows} {'row' if check.rows == 1 else 'rows'}{note}")
         else:
             click.echo(f"run {check.run_id}: BROKEN - {check.broken.message}")
     if not seen and not as_json:
