@@ -336,4 +336,48 @@ def report_command(out, domain, verdict, reason, since, until, run, max_rows, db
     click.echo(f"wrote {out}: {summary['decisions']} decisions, {summary['listed']} listed", err=True)
 
 
+@audit_group.command("summary")
+@db_option
+@click.option("--run", "run_ids", multiple=True, metavar="RUN_ID", help="Only this run (repeatable; default: every run).")
+@click.option("--since", metavar="TIME", help="From this ISO 8601 date/time (inclusive, UTC if no zone).")
+@click.option("--until", metavar="TIME", help="Before this ISO 8601 date/time (exclusive).")
+@click.option("--sme", is_flag=True, help="List the top 5 % of domains per modality, at most 1,000 (the Template's SME rule).")
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True)
+@click.option("--out", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to this file (default: stdout).")
+def summary_command(db_url, run_ids, since, until, sme, fmt, out) -> None:
+    """The AI Act public summary's crawler sections (Template 2.3 and 3.1), from the audit log.
+
+    Crawlers and purposes, collection period, items/bytes/domains per modality, the top domains
+    by bytes collected per modality (10 %, rounded up; --sme: 5 % or 1,000, whichever is lower),
+    opt-outs and access restrictions respected, exclusion lists and complaints. See
+    docs/proof-of-collection.md.
+
+    \b
+    Example:
+      copyright-guard audit summary --since 2026-01-01 --format md --out summary.md
+    """
+    from ..store.summary import Scope, build_summary
+    from ..store.summary_text import to_html, to_markdown
+
+    for run in run_ids:
+        if not run.strip():
+            raise CLIError("--run: the value is empty", "leave --run out to summarise every run")
+    filters = _filters(None, None, None, since, until, None)
+    engine = open_engine(db_url)
+    try:
+        summary = build_summary(engine, Scope(tuple(run_ids), filters.since, filters.until), sme=sme)
+    except LookupError as exc:
+        raise CLIError(str(exc.args[0])) from None
+    if fmt == "json":
+        text = json.dumps(summary, ensure_ascii=False, indent=2) + "\n"
+    else:
+        text = to_markdown(summary) if fmt == "md" else to_html(summary)
+    if out:
+        with output_file(out, "w") as stream:
+            stream.write(text)
+        click.echo(f"wrote {out}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
 COMMANDS = [audit_group]
