@@ -29,7 +29,8 @@ def test_runs_lists_policy_crawler_counts_and_head(recorded, db_url, policy):
     result = run_cli("audit", "runs", db_url=db_url)
     assert result.exit_code == 0
     assert recorded in result.output and "strict-default" in result.output and "CopyrightGuardBot" in result.output
-    assert "allow 10, deny 10" in result.output and "head " in result.output
+    assert "decisions: 10 allow, 10 deny" in result.output and "head hash " in result.output
+    assert "{" not in result.output  # readable counts, not a Python dict
     [run] = json.loads(run_cli("audit", "runs", "--json", db_url=db_url).output)
     assert run["id"] == recorded and run["decision_count"] == 20 and run["policy_hash"] == policy.hash
 

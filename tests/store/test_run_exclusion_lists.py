@@ -201,7 +201,7 @@ def test_a_crawl_run_records_the_lists_in_force_and_explain_shows_them_for_unlis
     assert found.decisions and all(d["verdict"] == "allow" for d in found.decisions)
     assert found.exclusion_lists == {run["id"]: run["exclusion_lists"]}
     out = _run_cli("audit", "explain", open_url, db_url=db).output
-    assert f"exclusion lists checked: court-orders v{snapshot.version} (sha256 {snapshot.sha256[:12]}, 1 entries)" in out
+    assert f"exclusion lists checked: court-orders v{snapshot.version} (sha256 {snapshot.sha256[:12]}, 1 entry)" in out
     engine.dispose()
 
 

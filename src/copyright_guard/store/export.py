@@ -30,9 +30,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from .audit import DECISION_COLUMNS, Filters
 from .chain import ALL_FIELDS, canonical_json, site_view_id, snapshot_id
-from .schema import decisions, site_files, site_views
+from .schema import decisions
 from .sql import stream_tuples
-from .verify import consulted_record
+from .proof import consulted_for_views
 
 FIELDS = tuple(column.name for column in DECISION_COLUMNS)
 _CONTENT = ("content_sha256", "media_type", "content_bytes", "modality")
@@ -69,16 +69,6 @@ class ConsultedLookup:
                 self._cache.clear()
             self._cache[view] = found
         return found
-
-
-def consulted_for_views(connection: Connection, views: Iterable[str]) -> dict[str, list[dict]]:
-    """The ``consulted`` records of each site view, in the order they were consulted."""
-    lists = {row.id: json.loads(row.files) for row in
-             connection.execute(select(site_views.c.id, site_views.c.files).where(site_views.c.id.in_(list(views))))}
-    wanted = sorted({i for ids in lists.values() for i in ids})
-    snapshots = {row.id: consulted_record(row._mapping) for row in
-                 connection.execute(select(site_files).where(site_files.c.id.in_(wanted)))} if wanted else {}
-    return {view: [snapshots[i] for i in ids if i in snapshots] for view, ids in lists.items()}
 
 
 def consulted_summary(consulted: list[dict]) -> str:

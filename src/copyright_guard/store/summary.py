@@ -94,20 +94,25 @@ def build_summary(engine: Engine, scope: Scope = Scope(), *, sme: bool = False) 
         if missing:
             raise LookupError(f"no run {missing[0]!r} in the audit database")
 
-        per_run = connection.execute(
-            select(c.run_id, func.min(c.decided_at), func.max(c.decided_at), func.count(),
+        # One scan for the period, the purposes and the decisions predating revision 0005.
+        per_run_purpose = connection.execute(
+            select(c.run_id, c.purpose, func.min(c.decided_at), func.max(c.decided_at), func.count(),
                    func.sum(case((c.row_format.is_(None), 1), else_=0)))
-            .where(scope.where()).group_by(c.run_id)
+            .where(scope.where()).group_by(c.run_id, c.purpose)
         ).all()
+        per_run: dict[str, list] = {}
+        purposes: dict[str, set[str]] = {}
+        for run_id, purpose, first, last, number, old in per_run_purpose:
+            purposes.setdefault(run_id, set()).add(purpose)
+            entry = per_run.setdefault(run_id, [run_id, first, last, 0, 0])
+            entry[1], entry[2] = min(entry[1], first), max(entry[2], last)
+            entry[3] += number
+            entry[4] += int(old or 0)
+        per_run = list(per_run.values())
         run_ids = [row[0] for row in per_run]
         run_rows = {row.id: row for row in connection.execute(
             select(runs, policies.c.name.label("policy_name"), policies.c.text.label("policy_text"))
             .join(policies, policies.c.hash == runs.c.policy_hash).where(runs.c.id.in_(run_ids)))} if run_ids else {}
-        purposes: dict[str, set[str]] = {}
-        if run_ids:
-            for run_id, purpose in connection.execute(
-                    select(c.run_id, c.purpose).where(scope.where()).group_by(c.run_id, c.purpose)):
-                purposes.setdefault(run_id, set()).add(purpose)
 
         collected = connection.execute(
             select(c.modality, c.registered_domain, func.count(), func.sum(c.content_bytes),

@@ -33,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from .chain import ALL_FIELDS, GENESIS, row_hash, site_view_id, snapshot_id
+from .proof import consulted_record
 from .schema import decisions, evidence, runs, site_files, site_views
 from .schema_lists import exclusion_list_versions
 from .sql import stream_tuples
@@ -229,15 +230,6 @@ def snapshots_problem(connection, view_ids: set[str]) -> str | None:
             if hashlib.sha256(body).hexdigest() != row.sha256:
                 return f"edited: the stored bytes of {row.kind} {row.url} no longer hash to {row.sha256[:12]}"
     return None
-
-
-def consulted_record(row) -> dict:
-    """A site_files row as the export's ``consulted`` object (what chain.snapshot_id hashes)."""
-    return {
-        "kind": row["kind"], "url": row["url"], "outcome": row["outcome"],
-        "status": row["status"] if row["status"] is not None else row["fault"],
-        "sha256": row["sha256"], "fetched_at": row["fetched_at"],
-    }
 
 
 def _lists_problem(connection, recorded: str) -> str | None:
