@@ -18,6 +18,7 @@ database and bounded by the number of distinct (modality, domain) pairs, not of 
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import re
@@ -94,32 +95,49 @@ def build_summary(engine: Engine, scope: Scope = Scope(), *, sme: bool = False) 
         if missing:
             raise LookupError(f"no run {missing[0]!r} in the audit database")
 
-        # One scan for the period, the purposes and the decisions predating revision 0005.
-        per_run_purpose = connection.execute(
-            select(c.run_id, c.purpose, func.min(c.decided_at), func.max(c.decided_at), func.count(),
-                   func.sum(case((c.row_format.is_(None), 1), else_=0)))
-            .where(scope.where()).group_by(c.run_id, c.purpose)
+        # One scan of the decisions for the period, the purposes, the decisions predating revision
+        # 0005 and what was collected: a collected decision (a post-fetch allow with content facts)
+        # is grouped by (modality, domain) too, every other one by its run and purpose alone.
+        is_collected = and_(c.stage == "post-fetch", c.verdict == "allow", c.modality.is_not(None))
+        modality = case((is_collected, c.modality), else_=None).label("m")
+        domain = case((is_collected, c.registered_domain), else_=None).label("d")
+        grouped = connection.execute(
+            select(c.run_id, c.purpose, modality, domain, func.count(), func.sum(c.content_bytes),
+                   func.min(c.decided_at), func.max(c.decided_at), func.sum(case((c.row_format.is_(None), 1), else_=0)))
+            .where(scope.where()).group_by(c.run_id, c.purpose, modality, domain)
         ).all()
         per_run: dict[str, list] = {}
         purposes: dict[str, set[str]] = {}
-        for run_id, purpose, first, last, number, old in per_run_purpose:
-            purposes.setdefault(run_id, set()).add(purpose)
-            entry = per_run.setdefault(run_id, [run_id, first, last, 0, 0])
-            entry[1], entry[2] = min(entry[1], first), max(entry[2], last)
+        by_domain: dict[tuple[str, str], list] = {}
+        for run_id, purpose, group_modality, group_domain, number, size, first, last, old in grouped:
+            entry = per_run.get(run_id)
+            if entry is None:
+                entry = per_run[run_id] = [run_id, first, last, 0, 0]
+            else:
+                if first < entry[1]:
+                    entry[1] = first
+                if last > entry[2]:
+                    entry[2] = last
             entry[3] += number
-            entry[4] += int(old or 0)
+            if old:
+                entry[4] += old
+            if purpose not in purposes.get(run_id, ()):
+                purposes.setdefault(run_id, set()).add(purpose)
+            if group_modality is not None:  # a domain collected in several runs (or purposes) is one domain
+                found = by_domain.get((group_modality, group_domain))
+                if found is None:
+                    by_domain[(group_modality, group_domain)] = [group_modality, group_domain, number, int(size or 0),
+                                                                 first, last]  # the common case: one group
+                else:
+                    found[2] += number
+                    found[3] += int(size or 0)
+                    found[4], found[5] = min(found[4], first), max(found[5], last)
         per_run = list(per_run.values())
+        collected = list(by_domain.values())
         run_ids = [row[0] for row in per_run]
         run_rows = {row.id: row for row in connection.execute(
             select(runs, policies.c.name.label("policy_name"), policies.c.text.label("policy_text"))
             .join(policies, policies.c.hash == runs.c.policy_hash).where(runs.c.id.in_(run_ids)))} if run_ids else {}
-
-        collected = connection.execute(
-            select(c.modality, c.registered_domain, func.count(), func.sum(c.content_bytes),
-                   func.min(c.decided_at), func.max(c.decided_at))
-            .where(scope.where(), c.stage == "post-fetch", c.verdict == "allow", c.modality.is_not(None))
-            .group_by(c.modality, c.registered_domain)
-        ).all()
 
         r = decision_reasons.c
         refused = connection.execute(
@@ -186,14 +204,14 @@ def _modalities(collected) -> dict:
 def _top_domains(collected, sme: bool) -> dict:
     per: dict[str, list] = {}
     for modality, domain, items, size, first, last in collected:
-        per.setdefault(modality, []).append((int(size or 0), items, domain, first, last))
+        # Largest first; ties by more items, then the domain name, so the list is reproducible.
+        per.setdefault(modality, []).append((-size, -items, domain, first, last))
     result = {}
     for modality in (*MODALITIES, *sorted(set(per) - set(MODALITIES))):
         rows = per.get(modality, [])
-        # Largest first; ties by more items, then the domain name, so the list is reproducible.
-        rows.sort(key=lambda row: (-row[0], -row[1], row[2]))
-        result[modality] = [{"domain": domain, "items": items, "bytes": size, "first": first, "last": last}
-                            for size, items, domain, first, last in rows[:top_count(len(rows), sme)]]
+        top = heapq.nsmallest(top_count(len(rows), sme), rows)  # k of n: no full sort
+        result[modality] = [{"domain": domain, "items": -items, "bytes": -size, "first": first, "last": last}
+                            for size, items, domain, first, last in top]
     return result
 
 
