@@ -175,7 +175,8 @@ class Decision:
             "reasons": [r.as_dict() for r in self.reasons],
             "policy_hash": self.policy_hash,
             "decided_at": self.decided_at.isoformat(),
-            "consulted": [f.kind for f in self.consulted],
+            # The export contract's records (docs/proof-of-collection.md); ``fetched_at`` ISO 8601.
+            "consulted": [f.as_consulted() for f in self.consulted],
             "examined": list(self.examined),
             "content": self.content.as_dict() if self.content is not None else None,
         }
@@ -241,6 +242,19 @@ class SiteFile:
     unreachable_since: datetime | None = None
     last_good: SiteFile | None = None
     error: str = ""  # one line: why UNAVAILABLE/UNREACHABLE, e.g. "HTTP 503", "connection refused"
+
+    def as_consulted(self) -> dict:
+        """``{"kind", "url", "outcome", "status", "sha256", "fetched_at"}``: status is the HTTP
+        status, or the fault when there was no HTTP answer; sha256 None when there was no body."""
+        found = self.evidence
+        return {
+            "kind": self.kind,
+            "url": found.url or self.origin,
+            "outcome": self.status.value,
+            "status": found.status if found.status is not None else (self.error or "no answer"),
+            "sha256": found.sha256 if found.body is not None else None,
+            "fetched_at": (found.fetched_at or self.fetched_at).isoformat(),
+        }
 
 
 @dataclass(frozen=True, slots=True)
