@@ -16,7 +16,7 @@ fields alone, so old rows keep verifying unchanged. Format 2 appends the proof o
 ``site_view`` names the site-wide file snapshots the decision was made on (:func:`snapshot_id`,
 :func:`site_view_id`: content hashes, so the chain covers every snapshot's fields and body hash),
 ``examined`` the asset sources read (canonical JSON list, post-fetch) and the ``content_*`` fields
-the response judged. :func:`row_content` is the one canonical form of a row; anything that hashes
+the response judged. :func:`canonical_entry` is the one canonical form of a row; anything that hashes
 a row (the chain, a Merkle leaf) derives from it.
 
 The chain is per run, so several crawler processes (one run each) can write one database at once
@@ -67,12 +67,12 @@ PROOF_FIELDS = (
     "http_status",
     "modality",
 )
-ALL_FIELDS = (*CHAIN_FIELDS, *PROOF_FIELDS)  # a stored row's tuple order for row_content()
+ALL_FIELDS = (*CHAIN_FIELDS, *PROOF_FIELDS)  # a stored row's tuple order for canonical_entry()
 ROW_FORMAT = 2  # what the writer writes now
 _N_CHAIN = len(CHAIN_FIELDS)
 
 
-def row_content(row: dict | tuple) -> str:
+def canonical_entry(row: dict | tuple) -> str:
     """The canonical content of one decision row (the text the chain hashes before ``prev_hash``).
 
     ``row``: a mapping with ALL_FIELDS (CHAIN_FIELDS suffice for a format-1 row), or a tuple in
@@ -90,8 +90,8 @@ def row_content(row: dict | tuple) -> str:
 
 
 def row_hash(row: dict | tuple, prev_hash: str) -> str:
-    """The hash of one decision row (see :func:`row_content` for what ``row`` may be)."""
-    return hashlib.sha256((row_content(row) + prev_hash).encode("utf-8")).hexdigest()
+    """The hash of one decision row (see :func:`canonical_entry` for what ``row`` may be)."""
+    return hashlib.sha256((canonical_entry(row) + prev_hash).encode("utf-8")).hexdigest()
 
 
 def snapshot_id(record: dict) -> str:

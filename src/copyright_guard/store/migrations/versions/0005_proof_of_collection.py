@@ -31,6 +31,7 @@ _DECISION_COLUMNS = (
     ("http_status", sa.SmallInteger()),
     ("modality", sa.String(8)),
 )
+_COLLECTED_INDEX = ("modality", "registered_domain", "verdict", "stage", "content_bytes", "decided_at", "run_id")
 
 
 def upgrade() -> None:
@@ -58,9 +59,13 @@ def upgrade() -> None:
     # Plain ADD COLUMNs (nullable, no default) on both SQLite and PostgreSQL: no table rebuild.
     for name, kind in _DECISION_COLUMNS:
         op.add_column("decisions", sa.Column(name, kind))
+    # Partial and covering: only post-fetch rows have a modality (see schema.py).
+    op.create_index("ix_decisions_collected", "decisions", list(_COLLECTED_INDEX),
+                    sqlite_where=sa.text("modality IS NOT NULL"), postgresql_where=sa.text("modality IS NOT NULL"))
 
 
 def downgrade() -> None:
+    op.drop_index("ix_decisions_collected", "decisions")
     with op.batch_alter_table("decisions") as batch:  # SQLite before 3.35 has no DROP COLUMN
         for name, _ in reversed(_DECISION_COLUMNS):
             batch.drop_column(name)
