@@ -134,3 +134,21 @@ def test_a_thousand_decisions_on_one_view_store_each_snapshot_once(engine, polic
     with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(site_files)).scalar() == 3
         assert connection.execute(select(func.count()).select_from(site_views)).scalar() == 1
+
+
+def test_explain_says_what_a_decision_was_made_on_and_what_older_rows_lack(engine, db_url, policy, site):
+    from store_helpers import record_legacy_run
+
+    legacy = record_legacy_run(engine, policy, 2)
+    _record(engine, policy, site)
+    result = CliRunner().invoke(main, ["audit", "explain", "--db", db_url, f"{ORIGIN}/a"])
+    assert result.exit_code == 0, result.output
+    assert f"made on: robots.txt parsed (200) {ORIGIN}/robots.txt" in result.output
+    assert "made on: tdmrep.json unavailable (404)" in result.output
+    assert "made on: ai.txt unreachable (connection refused)" in result.output and "no body" in result.output
+    assert f"content: text text/html, {len(PAGE)} bytes, HTTP 200, sha256 {hashlib.sha256(PAGE).hexdigest()}" in result.output
+    assert "reasons: none (no reservation" in result.output and "[, fetched" not in result.output
+    assert ROBOTS.decode() in result.output  # the robots.txt bytes themselves, as evidence
+    old = CliRunner().invoke(main, ["audit", "explain", "--db", db_url, "https://example.com/private/0"])
+    assert "made on: not recorded (decision recorded before audit database revision 0005)" in old.output
+    assert legacy in old.output
