@@ -102,3 +102,15 @@ def test_the_command_writes_json_markdown_and_html(engine, db_url, policy, tmp_p
     assert result.exit_code == 0 and "site10.example" in out.read_text(encoding="utf-8")
     result = CliRunner().invoke(main, ["audit", "summary", "--db", db_url, "--run", "nope"])
     assert result.exit_code == 2 and "no run 'nope'" in result.output and "Traceback" not in result.output
+
+
+def test_the_index_path_and_the_scan_path_agree_on_runs_in_recording_order(engine, policy):
+    from store_helpers import record_run
+
+    record_legacy_run(engine, policy, 4)
+    record_run(engine, policy, 6)
+    fast = build_summary(engine)  # no time range: per run through the (run_id, seq) index
+    scanned = build_summary(engine, Scope(since="2000-01-01T00:00:00.000000Z"))  # one GROUP BY
+    assert fast["period"] == scanned["period"] and fast["crawlers"] == scanned["crawlers"]
+    assert fast["decisions_predating_fields"] == scanned["decisions_predating_fields"] == 4
+    assert [r["decisions"] for r in fast["period"]["runs"]] == [4, 6]

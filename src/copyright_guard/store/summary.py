@@ -95,22 +95,8 @@ def build_summary(engine: Engine, scope: Scope = Scope(), *, sme: bool = False) 
         if missing:
             raise LookupError(f"no run {missing[0]!r} in the audit database")
 
-        # The period, the purposes and the decisions predating revision 0005, per run and purpose
-        # (a few groups; SQLite walks its (run_id, seq) index, so nothing is sorted). Folding
-        # this into the per-domain query below measured slower: every decision then enters the
-        # per-domain sort (benchmarks/bench_summary.py).
-        per_run: dict[str, list] = {}
-        purposes: dict[str, set[str]] = {}
-        for run_id, purpose, first, last, number, old in connection.execute(
-                select(c.run_id, c.purpose, func.min(c.decided_at), func.max(c.decided_at), func.count(),
-                       func.sum(case((c.row_format.is_(None), 1), else_=0)))
-                .where(scope.where()).group_by(c.run_id, c.purpose)):
-            purposes.setdefault(run_id, set()).add(purpose)
-            entry = per_run.setdefault(run_id, [run_id, first, last, 0, 0])
-            entry[1], entry[2] = min(entry[1], first), max(entry[2], last)
-            entry[3] += number
-            entry[4] += int(old or 0)
-        per_run = list(per_run.values())
+        per_run, purposes = (_runs_by_index(connection, scope) if not (scope.since or scope.until)
+                             else _runs_by_scan(connection, scope))
         run_ids = [row[0] for row in per_run]
         run_rows = {row.id: row for row in connection.execute(
             select(runs, policies.c.name.label("policy_name"), policies.c.text.label("policy_text"))
@@ -150,6 +136,50 @@ def build_summary(engine: Engine, scope: Scope = Scope(), *, sme: bool = False) 
         "complaints": complaint_rows,
         "decisions_predating_fields": sum(int(row[4] or 0) for row in per_run),
     }
+
+
+def _runs_by_scan(connection, scope: Scope) -> tuple[list[list], dict[str, set[str]]]:
+    """Per run in scope: [run_id, first, last, decisions, decisions predating 0005], and its
+    purposes, from one GROUP BY over the decisions in the time range."""
+    c = decisions.c
+    per_run: dict[str, list] = {}
+    purposes: dict[str, set[str]] = {}
+    for run_id, purpose, first, last, number, old in connection.execute(
+            select(c.run_id, c.purpose, func.min(c.decided_at), func.max(c.decided_at), func.count(),
+                   func.sum(case((c.row_format.is_(None), 1), else_=0)))
+            .where(scope.where()).group_by(c.run_id, c.purpose)):
+        purposes.setdefault(run_id, set()).add(purpose)
+        entry = per_run.setdefault(run_id, [run_id, first, last, 0, 0])
+        entry[1], entry[2] = min(entry[1], first), max(entry[2], last)
+        entry[3] += number
+        entry[4] += int(old or 0)
+    return list(per_run.values()), purposes
+
+
+def _runs_by_index(connection, scope: Scope) -> tuple[list[list], dict[str, set[str]]]:
+    """The same without a time range, through the (run_id, seq) index instead of reading every
+    decision: first and last are the run's first and last recorded decisions (seq order), the
+    purpose is theirs (a crawl decides for one purpose throughout), and rows predating revision
+    0005 can only be in a run whose first row does (format 2 is all a run written since has)."""
+    c = decisions.c
+    query = select(runs.c.id).order_by(runs.c.started_at, runs.c.id)
+    if scope.runs:
+        query = query.where(runs.c.id.in_(scope.runs))
+    per_run, purposes = [], {}
+    for run_id in connection.execute(query).scalars().all():
+        ends = select(c.decided_at, c.purpose, c.row_format).where(c.run_id == run_id).limit(1)
+        first = connection.execute(ends.order_by(c.seq)).first()
+        if first is None:
+            continue  # a run without decisions
+        last = connection.execute(ends.order_by(c.seq.desc())).first()
+        number = connection.execute(select(func.count()).select_from(decisions).where(c.run_id == run_id)).scalar_one()
+        old = 0
+        if first.row_format is None:
+            old = connection.execute(select(func.count()).select_from(decisions)
+                                     .where(c.run_id == run_id, c.row_format.is_(None))).scalar_one()
+        per_run.append([run_id, first.decided_at, last.decided_at, number, old])
+        purposes[run_id] = {first.purpose, last.purpose}
+    return per_run, purposes
 
 
 def _crawlers(run_rows: dict, purposes: dict[str, set[str]]) -> list[dict]:
