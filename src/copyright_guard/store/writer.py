@@ -415,18 +415,12 @@ class DecisionWriter:
 
 
 def snapshot_record(site_file: SiteFile, sha256: str | None) -> dict:
-    """The export contract's ``consulted`` record of one site-wide file state; its canonical JSON
-    hashes to the snapshot id (chain.snapshot_id). ``status``: the HTTP status, or the fault when
-    there was no HTTP answer; ``sha256``: of the body bytes, None when there was none."""
+    """The export contract's ``consulted`` record of one site-wide file state (SiteFile.as_consulted)
+    as stored: the hash of the bytes actually stored and the fixed-width stored time. Its canonical
+    JSON hashes to the snapshot id (chain.snapshot_id)."""
     found = site_file.evidence
-    return {
-        "kind": site_file.kind,
-        "url": found.url or site_file.origin,
-        "outcome": site_file.status.value,
-        "status": found.status if found.status is not None else (site_file.error or "no answer"),
-        "sha256": sha256,
-        "fetched_at": format_time(found.fetched_at or site_file.fetched_at),
-    }
+    return {**site_file.as_consulted(), "sha256": sha256,
+            "fetched_at": format_time(found.fetched_at or site_file.fetched_at)}
 
 
 def format_time_now() -> str:
