@@ -184,7 +184,10 @@ def crawl(mode: str, seeds: list[str], concurrency: int, extra: dict, profile: s
     after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     stats = crawler.stats.get_stats()
+    # The audit database's size after the crawl (the writer has closed it: WAL checkpointed).
+    audit_bytes = sum(f.stat().st_size for f in Path(tmp).glob("audit.db*"))
     print(json.dumps({
+        "audit_db_bytes": audit_bytes,
         "mode": mode,
         "items": stats.get("item_scraped_count", 0),
         "elapsed": stats.get("elapsed_time_seconds"),
@@ -438,6 +441,9 @@ def main() -> None:
         plain_sc = statistics.median(r["steady_cpu"] for r in results["plain"])
         guard_sc = statistics.median(r["steady_cpu"] for r in results["guard"])
         print(f"pages per CPU second, steady state: plain {plain_sc:.1f}, guard {guard_sc:.1f}, ratio {guard_sc / plain_sc:.3f}")
+        db = statistics.median(r["audit_db_bytes"] * 1000 / r["items"] for r in results["guard"] if r["items"])
+        print(f"audit database (SQLite, after the crawl): {db / 1024:.1f} KiB per 1,000 pages "
+              f"({statistics.median(r['decisions'] for r in results['guard'])} decisions)")
         if args.imports:
             wall = statistics.median(r["pages_per_second"] for r in results["plain-imports"])
             cpu = statistics.median(r["steady_cpu"] for r in results["plain-imports"])

@@ -12,7 +12,8 @@ from copyright_guard.cli import main
 from copyright_guard.core.policy import Policy
 
 ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text()
+# The README and the pages under docs/ (reference material moves there: docs/*.md).
+README = "\n".join(path.read_text() for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
 
 
 def _commands(group: click.Group, prefix: str = "copyright-guard"):
@@ -95,3 +96,12 @@ def test_every_option_is_in_its_readme_block_and_every_documented_option_exists(
     examples = "".join(re.findall(r"```sh\n(.*?)```", block, re.S))
     unknown = {o for o in documented - long_options - {"--help"} if o not in examples}
     assert not unknown, f"README '### {path}' documents {sorted(unknown)}, which {path} does not have"
+
+
+def test_the_modality_table_is_documented():
+    from copyright_guard.core.content import MODALITY_TABLE, TEXT_TYPES
+
+    page = (ROOT / "docs" / "proof-of-collection.md").read_text()
+    for media in ("text/*", "image/*", "audio/*", "video/*", *sorted(TEXT_TYPES)):
+        assert f"`{media}`" in page, f"docs/proof-of-collection.md lacks {media} in the modality table"
+    assert len(MODALITY_TABLE) == 7

@@ -77,3 +77,42 @@ def record_run(engine, policy, count: int, *, finish: bool = True, domain: str =
     if finish:
         finish_run(engine, run_id, {"requests": count}, T0 + timedelta(hours=1))
     return run_id
+
+
+def record_legacy_run(engine, policy, count: int, *, finish: bool = True, domain: str = "example.com") -> str:
+    """A run as a copy of copyright-guard before revision 0005 wrote it: row format 1 (the twelve
+    chain fields, no proof-of-collection columns), inserted directly so it works on any revision."""
+    import hashlib
+    import json
+
+    from sqlalchemy import Column, MetaData, Table, insert
+
+    from copyright_guard.store import finish_run, start_run
+    from copyright_guard.store.chain import CHAIN_FIELDS, GENESIS, canonical_json, format_time, url_key
+    from copyright_guard.store.schema import decisions
+
+    run_id = start_run(engine, policy, now=T0, spider="test")
+    prev, rows = GENESIS, []
+    for number in range(count):
+        decision = make_decision(number, policy, domain=domain)
+        items = [r.as_dict() for r in decision.reasons]
+        for item in items:
+            if item["evidence"]:
+                item["evidence"]["sha256"] = sha256_hex(ROBOTS)
+        values = [f"{run_id[:16]}{number:016x}", run_id, number + 1, format_time(decision.decided_at), decision.url,
+                  decision.origin, decision.registered_domain, decision.stage.value, decision.purpose,
+                  decision.verdict.value, decision.policy_hash, canonical_json(items)]
+        # The format-1 recipe, written out here rather than imported: what old rows were hashed with.
+        content = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+        digest = hashlib.sha256((content + prev).encode("utf-8")).hexdigest()
+        rows.append({**dict(zip(CHAIN_FIELDS, values)), "prev_hash": prev, "row_hash": digest,
+                     "url_key": url_key(decision.url)})
+        prev = digest
+    # The decisions table as revisions 0001-0004 had it: the columns every revision has.
+    legacy = Table("decisions", MetaData(), *(Column(name, decisions.c[name].type)
+                                              for name in (*CHAIN_FIELDS, "prev_hash", "row_hash", "url_key")))
+    with engine.begin() as connection:
+        connection.execute(insert(legacy), rows)
+    if finish:
+        finish_run(engine, run_id, {"requests": count}, T0 + timedelta(hours=1))
+    return run_id

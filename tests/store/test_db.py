@@ -13,7 +13,8 @@ from copyright_guard.cli import main
 from copyright_guard.store import StoreError, connect
 from copyright_guard.store.db import VERSION_TABLE, _scripts, alembic_config, create, head_revisions
 from copyright_guard.store.schema import decisions, runs
-from store_helpers import record_run
+from copyright_guard.store.verify import verify
+from store_helpers import record_legacy_run, record_run
 
 
 def _revision(engine) -> str:
@@ -49,13 +50,22 @@ def test_connect_migrates_up_from_each_earlier_revision_keeping_the_audit_log(db
     with engine.connect() as connection:
         command.upgrade(alembic_config(connection), start)
         connection.commit()
-    run_id = record_run(engine, policy, 5)  # the audit tables exist from the first revision on
+    # The audit tables exist from the first revision on; rows as that revision's writer wrote them.
+    run_id = (record_legacy_run if start < "0005" else record_run)(engine, policy, 5)
     engine.dispose()
 
     engine = connect(db_url)
     assert _revision(engine) in head_revisions()
     with engine.connect() as connection:
         assert connection.execute(select(decisions.c.seq).where(decisions.c.run_id == run_id)).scalars().all() == [1, 2, 3, 4, 5]
+    # Old rows keep verifying unchanged (row format 1), and a new run beside them is format 2.
+    assert [check.ok for check in verify(engine)] == [True]
+    new_run = record_run(engine, policy, 3)
+    assert [check.ok for check in verify(engine)] == [True, True]
+    with engine.connect() as connection:
+        formats = connection.execute(select(decisions.c.run_id, decisions.c.row_format)).all()
+    assert {row_format for run, row_format in formats if run == run_id} == ({None} if start < "0005" else {2})
+    assert {row_format for run, row_format in formats if run == new_run} == {2}
     engine.dispose()
 
 

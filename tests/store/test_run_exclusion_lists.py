@@ -21,11 +21,11 @@ from copyright_guard.cli import main
 from copyright_guard.core.list_files import parse_list_file
 from copyright_guard.store import DecisionWriter, StoreError, connect, start_run
 from copyright_guard.store.audit import explain, list_runs
-from copyright_guard.store.db import VERSION_TABLE, alembic_config, create
+from copyright_guard.store.db import HEAD_REVISION, VERSION_TABLE, alembic_config, create
 from copyright_guard.store.lists import add_entries, import_list, load_exclusion_index
 from copyright_guard.store.report import write_report
 from copyright_guard.store.schema import runs
-from store_helpers import T0, make_decision, record_run
+from store_helpers import T0, make_decision, record_legacy_run, record_run
 
 LIST_CSV = b"domain,authority,jurisdiction,reference\npirate.example,Tribunal of Examples,EX,case 1\nwarez.example,Tribunal of Examples,EX,case 2\n"
 
@@ -81,11 +81,11 @@ def test_migrating_from_0003_keeps_old_runs_as_not_recorded(db_url, policy):
         command.upgrade(alembic_config(connection), "0003_complaints")
         connection.commit()
     assert "exclusion_lists" not in {c["name"] for c in inspect(engine).get_columns("runs")}
-    old_run = record_run(engine, policy, 3)
+    old_run = record_legacy_run(engine, policy, 3)
     engine.dispose()
 
     engine = connect(db_url)
-    assert _revision(engine) == "0004_run_exclusion_lists"
+    assert _revision(engine) == HEAD_REVISION
     assert "exclusion_lists" in {c["name"] for c in inspect(engine).get_columns("runs")}
     assert _run_row(engine, old_run).exclusion_lists is None
     _import(engine)
@@ -96,7 +96,7 @@ def test_migrating_from_0003_keeps_old_runs_as_not_recorded(db_url, policy):
 
 def test_an_empty_database_is_created_at_0004_and_0004_downgrades_to_0003(db_url, policy):
     engine = connect(db_url)
-    assert _revision(engine) == "0004_run_exclusion_lists"
+    assert _revision(engine) == HEAD_REVISION
     run_id = start_run(engine, policy, now=T0, exclusion_lists={})
     with engine.connect() as connection:
         command.downgrade(alembic_config(connection), "0003_complaints")
@@ -201,7 +201,7 @@ def test_a_crawl_run_records_the_lists_in_force_and_explain_shows_them_for_unlis
     assert found.decisions and all(d["verdict"] == "allow" for d in found.decisions)
     assert found.exclusion_lists == {run["id"]: run["exclusion_lists"]}
     out = _run_cli("audit", "explain", open_url, db_url=db).output
-    assert f"exclusion lists checked: court-orders v{snapshot.version} (sha256 {snapshot.sha256[:12]}, 1 entries)" in out
+    assert f"exclusion lists checked: court-orders v{snapshot.version} (sha256 {snapshot.sha256[:12]}, 1 entry)" in out
     engine.dispose()
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from copyright_guard.core.content import ContentFacts
 from copyright_guard.core.model import Decision, Reason, Stage, Verdict, new_decision
 from copyright_guard.core.urls import Target, _target
 
@@ -19,7 +20,8 @@ def test_takes_every_field_in_order(cls, make):
 
 def test_new_decision_equals_the_dataclass():
     args = ("https://a.example/x", "https://a.example", "a.example", Stage.PRE_FETCH, "train-ai", Verdict.DENY,
-            (Reason("robots.disallowed", "robots.txt", "d"),), "hash", datetime(2026, 1, 2, tzinfo=timezone.utc))
+            (Reason("robots.disallowed", "robots.txt", "d"),), "hash", datetime(2026, 1, 2, tzinfo=timezone.utc),
+            (), ("headers", "html-meta"), ContentFacts("0" * 64, "text/html", 12, 200, "text"))
     fast, slow = new_decision(*args), Decision(*args)
     assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
     assert [getattr(fast, f.name) for f in fields(Decision)] == list(args)

@@ -91,12 +91,44 @@ def runs_command(db_url, as_json) -> None:
     if not found:
         click.echo("no runs recorded")
     for run in found:
-        counts = ", ".join(f"{k} {v}" for k, v in (run["counts"] or {}).items()) or "unfinished"
         click.echo(f"{run['id']}  {run['started_at']} .. {run['finished_at'] or '(running or interrupted)'}")
         click.echo(f"    policy {run['policy_name']!r} {run['policy_hash']}; {run['crawler']}; {run['software_version']}"
                    + (f"; spider {run['spider']}" if run["spider"] else ""))
         click.echo(f"    exclusion lists: {_safe(describe_exclusion_lists(run['exclusion_lists']))}")
-        click.echo(f"    {counts}" + (f"; head {run['head_hash']}" if run["head_hash"] else ""))
+        for line in _count_lines(run["counts"]):
+            click.echo(f"    {_safe(line)}")
+        if run["head_hash"]:
+            click.echo(f"    {_plural(run['decision_count'] or 0, 'decision')} recorded; head hash {run['head_hash']}")
+
+
+def _plural(number: int, word: str) -> str:
+    return f"{number} {word}{'' if number == 1 else 's'}"
+
+
+def _count_lines(counts: dict | None) -> list[str]:
+    """A finished run's counts (written by finish_run) as sentences, not a Python dict."""
+    if not counts:
+        return ["counts: none yet (the run is running, or was interrupted before it finished)"]
+    counts = dict(counts)
+    lines = []
+    if "allowed" in counts:
+        lines.append(f"pages collected: {counts.pop('allowed')}")
+    allow, deny = counts.pop("allow", None), counts.pop("deny", None)
+    if allow is not None or deny is not None:
+        stages = [f"{counts.pop(key)} {key.split(' ', 1)[1]}" for key in ("denied pre-fetch", "denied post-fetch") if key in counts]
+        counts.pop("denied", None)
+        lines.append(f"decisions: {allow or 0} allow, {deny or 0} deny" + (f" ({', '.join(stages)})" if stages else ""))
+    by_reason = counts.pop("denied_by_reason", None)
+    if by_reason:
+        lines.append("denied by reason: " + ", ".join(f"{code} {n}" for code, n in sorted(by_reason.items())))
+    reason = counts.pop("close_reason", None)
+    if reason:
+        lines.append(f"closed: {reason}")
+    rest = [f"{key} {value if not isinstance(value, dict) else ', '.join(f'{k} {v}' for k, v in value.items())}"
+            for key, value in counts.items()]
+    if rest:
+        lines.append("; ".join(rest))
+    return lines
 
 
 @audit_group.command("explain")
@@ -133,14 +165,21 @@ def explain_command(url, db_url, as_json) -> None:
         else:
             lists = "unknown (the run is not in the database)"
         click.echo(f"    exclusion lists checked: {_safe(lists)}")
-        for reason in decision["reasons"] or [{"code": "(none)", "effect": "", "detail": "no reason recorded"}]:
+        for line in _proof_lines(decision):
+            click.echo(f"    {_safe(line)}")
+        if not decision["reasons"]:
+            click.echo("    reasons: none (no reservation, restriction or exclusion was found in what was consulted)"
+                       if decision.get("row_format") else "    reasons: none recorded")
+        for reason in decision["reasons"]:
             click.echo(f"    - {reason['code']} ({reason['effect']}): {_safe(reason['detail'])}")
             found_evidence = reason.get("evidence")
             if found_evidence:
                 where = found_evidence.get("final_url") or found_evidence.get("url") or ""
-                status = f" HTTP {found_evidence['status']}" if found_evidence.get("status") else ""
+                status = f"HTTP {found_evidence['status']}" if found_evidence.get("status") else ""
+                fetched = f"fetched {found_evidence['fetched_at']}" if found_evidence.get("fetched_at") else ""
+                context = ", ".join(part for part in (" ".join(p for p in (where, status) if p), fetched) if part)
                 click.echo(f"        evidence: {_safe(found_evidence.get('location') or found_evidence['source'])}"
-                           f" [{_safe(where)}{status}, fetched {found_evidence.get('fetched_at') or '?'}]"
+                           + (f" [{_safe(context)}]" if context else "")
                            + (f" sha256 {found_evidence['sha256']}" if found_evidence.get("sha256") else ""))
     for sha, row in found.evidence.items():
         click.echo(f"\n=== evidence {sha} ({row['source']}, {_safe(row['url'] or '')}, {row['size']} bytes) ===")
@@ -148,6 +187,26 @@ def explain_command(url, db_url, as_json) -> None:
     for sha, policy in found.policies.items():
         click.echo(f"\n=== policy {policy['name']!r} sha256 {sha} (first seen {policy['first_seen']}) ===")
         click.echo(_safe(policy["text"]).rstrip("\n"))
+
+
+def _proof_lines(decision: dict) -> list[str]:
+    """What a decision was made on (site-wide files) and, after the fetch, what it judged."""
+    if not decision.get("row_format"):
+        return ["made on: not recorded (decision recorded before audit database revision 0005)"]
+    lines = []
+    for item in decision["consulted"]:
+        body = f"sha256 {item['sha256']}" if item["sha256"] else "no body"
+        lines.append(f"made on: {item['kind']} {item['outcome']} ({item['status']}) {item['url']}, "
+                     f"fetched {item['fetched_at']}, {body}")
+    if not decision["consulted"]:
+        lines.append("made on: no site-wide file (none was fetched for this decision)")
+    if decision.get("examined"):
+        lines.append(f"examined: {', '.join(decision['examined'])}")
+    content = decision.get("content")
+    if content:
+        lines.append(f"content: {content['modality']} {content['media_type'] or '(no media type)'}, "
+                     f"{content['bytes']} bytes, HTTP {decision.get('http_status')}, sha256 {content['sha256']}")
+    return lines
 
 
 def _explanation_json(found: queries.Explanation) -> dict:
@@ -272,7 +331,10 @@ def verify_command(run, export_file, db_url, as_json) -> None:
             click.echo(json.dumps({"run": check.run_id, "ok": check.ok, "rows": check.rows, "finished": check.finished,
                                    "broken": check.broken.__dict__ if check.broken else None}))
         elif check.ok:
-            click.echo(f"run {check.run_id}: intact, {check.rows} rows" + ("" if check.finished else " (run not finished)"))
+            # An export holds the rows, not the run's finish record: whether the run finished is
+            # a question for the database, so a file check does not claim either way.
+            note = " (from the export file)" if export_file else ("" if check.finished else " (run not finished)")
+            click.echo(f"run {check.run_id}: intact, {check.rows} {'row' if check.rows == 1 else 'rows'}{note}")
         else:
             click.echo(f"run {check.run_id}: BROKEN - {check.broken.message}")
     if not seen and not as_json:
@@ -331,6 +393,50 @@ def report_command(out, domain, verdict, reason, since, until, run, max_rows, db
     with output_file(out, "w") as stream:
         summary = write_report(engine, stream, filters, max_rows=max_rows)
     click.echo(f"wrote {out}: {summary['decisions']} decisions, {summary['listed']} listed", err=True)
+
+
+@audit_group.command("summary")
+@db_option
+@click.option("--run", "run_ids", multiple=True, metavar="RUN_ID", help="Only this run (repeatable; default: every run).")
+@click.option("--since", metavar="TIME", help="From this ISO 8601 date/time (inclusive, UTC if no zone).")
+@click.option("--until", metavar="TIME", help="Before this ISO 8601 date/time (exclusive).")
+@click.option("--sme", is_flag=True, help="List the top 5 % of domains per modality, at most 1,000 (the Template's SME rule).")
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True)
+@click.option("--out", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to this file (default: stdout).")
+def summary_command(db_url, run_ids, since, until, sme, fmt, out) -> None:
+    """The AI Act public summary's crawler sections (Template 2.3 and 3.1), from the audit log.
+
+    Crawlers and purposes, collection period, items/bytes/domains per modality, the top domains
+    by bytes collected per modality (10 %, rounded up; --sme: 5 % or 1,000, whichever is lower),
+    opt-outs and access restrictions respected, exclusion lists and complaints. See
+    docs/proof-of-collection.md.
+
+    \b
+    Example:
+      copyright-guard audit summary --since 2026-01-01 --format md --out summary.md
+    """
+    from ..store.summary import Scope, build_summary
+    from ..store.summary_text import to_html, to_markdown
+
+    for run in run_ids:
+        if not run.strip():
+            raise CLIError("--run: the value is empty", "leave --run out to summarise every run")
+    filters = _filters(None, None, None, since, until, None)
+    engine = open_engine(db_url)
+    try:
+        summary = build_summary(engine, Scope(tuple(run_ids), filters.since, filters.until), sme=sme)
+    except LookupError as exc:
+        raise CLIError(str(exc.args[0])) from None
+    if fmt == "json":
+        text = json.dumps(summary, ensure_ascii=False, indent=2) + "\n"
+    else:
+        text = to_markdown(summary) if fmt == "md" else to_html(summary)
+    if out:
+        with output_file(out, "w") as stream:
+            stream.write(text)
+        click.echo(f"wrote {out}", err=True)
+    else:
+        click.echo(text, nl=False)
 
 
 COMMANDS = [audit_group]

@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from . import access, assets, licences, location, robots
+from .content import content_facts
+from .embedded import asset_kind
+from .html import is_html
 from .exclusions import ExclusionIndex
 from .html import scan_html
 from .model import (
@@ -96,15 +99,38 @@ def evaluate(
         stage = Stage.PRE_FETCH if response is None else Stage.POST_FETCH
         return _decision(str(url), "", "", stage, purpose, [reason], policy, now)
 
+    plan = _plan(site, policy, purpose)
     if response is None:
-        reasons = _pre_fetch(_plan(site, policy, purpose), target, site, policy, exclusions, purpose, now)
-        stage = Stage.PRE_FETCH
+        reasons = _pre_fetch(plan, target, site, policy, exclusions, purpose, now)
+        stage, examined, content = Stage.PRE_FETCH, (), None
     else:
         reasons = post_fetch_reasons(target, policy, site, response, purpose)
-        stage = Stage.POST_FETCH
+        stage, examined, content = Stage.POST_FETCH, examined_sources(response, policy), content_facts(response)
     if policy.licences:  # apply_licences returns the reasons unchanged without licences
         reasons = licences.apply_licences(reasons, target, policy, purpose, now)
-    return _decision(target.url, target.origin, target.registered_domain, stage, purpose, reasons, policy, now)
+    return _decision(target.url, target.origin, target.registered_domain, stage, purpose, reasons, policy, now,
+                     plan.files, examined, content)
+
+
+def examined_sources(response: ResponseView, policy: Policy) -> tuple[str, ...]:
+    """The asset sources a post-fetch decision read, whether or not they said anything.
+
+    ``headers`` (always: the reservation headers and the status), ``html-meta`` for an HTML body,
+    ``embedded-metadata:<KIND>`` when the policy reads embedded metadata and the body is an asset
+    kind core/embedded.py scans (JPEG, PNG, PDF, EPUB, ...), ``access-restrictions`` when the
+    policy checks them (core/access.py).
+    """
+    found = ["headers"]
+    content_type = response.content_type
+    if response.body and is_html(content_type, response.body):
+        found.append("html-meta")
+    if policy.sources.embedded_metadata and response.body:
+        kind = asset_kind(content_type, response.body)
+        if kind is not None:
+            found.append(f"embedded-metadata:{kind}")
+    if policy.sources.access_restrictions:
+        found.append("access-restrictions")
+    return tuple(found)
 
 
 class _Plan:
@@ -112,10 +138,13 @@ class _Plan:
     robots.txt plan, the unreachable-file reasons (the same for every URL) and whether any
     location-based source can speak at all. Per URL only path matching is left."""
 
-    __slots__ = ("policy", "robots", "unreachable", "location")
+    __slots__ = ("policy", "robots", "unreachable", "location", "files")
 
     def __init__(self, site: SiteView, policy: Policy, purpose: str) -> None:
         self.policy = policy  # a strong reference: the plan is found by id(policy)
+        # One tuple per view, shared by every decision made on it: the store keys its snapshot
+        # references by this object, so it serialises them once per view, not per decision.
+        self.files = tuple(site.files())
         self.robots = robots.RobotsPlan(site.robots, policy, purpose)
         self.unreachable = tuple(
             reason for site_file in (site.tdmrep, site.ai_txt, *site.rsl) for reason in _unreachable_reasons(site_file, policy)
@@ -208,10 +237,14 @@ def _decision(
     reasons: list[Reason],
     policy: Policy,
     now: datetime,
+    consulted: tuple[SiteFile, ...] = (),
+    examined: tuple[str, ...] = (),
+    content=None,
 ) -> Decision:
     verdict = Verdict.ALLOW
     for reason in reasons:
         if reason.effect is Effect.DENY:
             verdict = Verdict.DENY
             break
-    return new_decision(url, origin, domain, stage, purpose, verdict, tuple(reasons), policy.hash, now)
+    return new_decision(url, origin, domain, stage, purpose, verdict, tuple(reasons), policy.hash, now,
+                        consulted, examined, content)

@@ -147,6 +147,14 @@ class Decision:
     reasons: tuple[Reason, ...]
     policy_hash: str
     decided_at: datetime
+    # The site-wide file states this decision was made on (SiteView.files() of its origin), which
+    # the store records once per fetch and references from the decision (docs/proof-of-collection.md).
+    # Not compared: a SiteFile's parsed object need not be hashable, and it is the same state.
+    consulted: tuple[SiteFile, ...] = field(default=(), compare=False)
+    # Post-fetch: the asset sources examined ("headers", "html-meta", "embedded-metadata:JPEG",
+    # "access-restrictions"), so "nothing found" is visible, not just absent.
+    examined: tuple[str, ...] = ()
+    content: object | None = None  # post-fetch: core.content.ContentFacts of the response judged
 
     @property
     def allowed(self) -> bool:
@@ -167,6 +175,10 @@ class Decision:
             "reasons": [r.as_dict() for r in self.reasons],
             "policy_hash": self.policy_hash,
             "decided_at": self.decided_at.isoformat(),
+            # The export contract's records (docs/proof-of-collection.md); ``fetched_at`` ISO 8601.
+            "consulted": [f.as_consulted() for f in self.consulted],
+            "examined": list(self.examined),
+            "content": self.content.as_dict() if self.content is not None else None,
         }
 
 
@@ -176,7 +188,7 @@ class Decision:
 # field against the generated __init__).
 _new = object.__new__
 (_set_url, _set_origin, _set_domain, _set_stage, _set_purpose, _set_verdict, _set_reasons, _set_policy_hash,
- _set_decided_at) = (getattr(Decision, name).__set__ for name in Decision.__slots__)
+ _set_decided_at, _set_consulted, _set_examined, _set_content) = (getattr(Decision, name).__set__ for name in Decision.__slots__)
 
 
 def new_decision(
@@ -189,6 +201,9 @@ def new_decision(
     reasons: tuple[Reason, ...],
     policy_hash: str,
     decided_at: datetime,
+    consulted: tuple[SiteFile, ...] = (),
+    examined: tuple[str, ...] = (),
+    content: object | None = None,
 ) -> Decision:
     """``Decision(...)`` with the same positional arguments, at half the cost."""
     decision = _new(Decision)
@@ -201,6 +216,9 @@ def new_decision(
     _set_reasons(decision, reasons)
     _set_policy_hash(decision, policy_hash)
     _set_decided_at(decision, decided_at)
+    _set_consulted(decision, consulted)
+    _set_examined(decision, examined)
+    _set_content(decision, content)
     return decision
 
 
@@ -224,6 +242,19 @@ class SiteFile:
     unreachable_since: datetime | None = None
     last_good: SiteFile | None = None
     error: str = ""  # one line: why UNAVAILABLE/UNREACHABLE, e.g. "HTTP 503", "connection refused"
+
+    def as_consulted(self) -> dict:
+        """``{"kind", "url", "outcome", "status", "sha256", "fetched_at"}``: status is the HTTP
+        status, or the fault when there was no HTTP answer; sha256 None when there was no body."""
+        found = self.evidence
+        return {
+            "kind": self.kind,
+            "url": found.url or self.origin,
+            "outcome": self.status.value,
+            "status": found.status if found.status is not None else (self.error or "no answer"),
+            "sha256": found.sha256 if found.body is not None else None,
+            "fetched_at": (found.fetched_at or self.fetched_at).isoformat(),
+        }
 
 
 @dataclass(frozen=True, slots=True)

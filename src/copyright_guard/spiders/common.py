@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -85,6 +87,9 @@ def page_item(response: Response) -> dict[str, Any]:
         "status": response.status,
         "content_type": content_type.split(";", 1)[0].strip().lower(),
         "length": len(response.body),
+        # The body's sha256, as the post-fetch decision recorded it (its content.sha256): ties this
+        # row to its decision without the URL (docs/proof-of-collection.md).
+        "sha256": hashlib.sha256(response.body).hexdigest(),
         "copyright_guard_decision_id": None,
     }
     if isinstance(response, TextResponse):

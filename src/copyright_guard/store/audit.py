@@ -16,6 +16,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.engine import Connection, Engine
 
 from .chain import format_time, url_key
+from .proof import consulted_for_views, with_proof
 from .runs import run_exclusion_lists
 from .schema import decision_reasons, decisions, evidence, policies, runs
 
@@ -23,7 +24,9 @@ from .schema import decision_reasons, decisions, evidence, policies, runs
 DECISION_COLUMNS = (
     decisions.c.id, decisions.c.run_id, decisions.c.seq, decisions.c.decided_at, decisions.c.url,
     decisions.c.origin, decisions.c.registered_domain, decisions.c.stage, decisions.c.purpose,
-    decisions.c.verdict, decisions.c.policy_hash, decisions.c.reasons, decisions.c.prev_hash,
+    decisions.c.verdict, decisions.c.policy_hash, decisions.c.reasons, decisions.c.row_format,
+    decisions.c.site_view, decisions.c.examined, decisions.c.content_sha256, decisions.c.media_type,
+    decisions.c.content_bytes, decisions.c.http_status, decisions.c.modality, decisions.c.prev_hash,
     decisions.c.row_hash,
 )
 STREAM = {"stream_results": True, "yield_per": 2000}  # a server-side cursor on PostgreSQL
@@ -95,16 +98,23 @@ def list_runs(engine: Engine) -> list[dict]:
 
 
 def search(engine: Engine, filters: Filters, limit: int | None = None, newest_first: bool = True) -> Iterator[dict]:
-    """Decisions matching ``filters`` (reasons parsed), newest first unless asked otherwise."""
+    """Decisions matching ``filters`` (reasons parsed, with ``consulted`` and ``content``: see
+    store/proof.py), newest first unless asked otherwise."""
     order = (decisions.c.decided_at.desc(), decisions.c.id.desc()) if newest_first else (decisions.c.decided_at, decisions.c.id)
     query = filters.apply(select(*DECISION_COLUMNS)).order_by(*order)
     if limit:
         query = query.limit(limit)
-    with engine.connect() as connection:
+    consulted: dict[str, list[dict]] = {}
+    with engine.connect() as connection, engine.connect() as side:
         for row in connection.execution_options(**STREAM).execute(query):
             record = dict(row._mapping)
             record["reasons"] = json.loads(record["reasons"])
-            yield record
+            view = record["site_view"]
+            if view and view not in consulted:
+                if len(consulted) >= 4096:
+                    consulted.clear()
+                consulted.update(consulted_for_views(side, [view]))
+            yield with_proof(record, consulted)
 
 
 @dataclass
@@ -128,10 +138,11 @@ def explain(engine: Engine, url: str) -> Explanation:
     result = Explanation(url)
     with engine.connect() as connection:
         query = Filters(url=url).apply(select(*DECISION_COLUMNS)).order_by(decisions.c.decided_at, decisions.c.run_id, decisions.c.seq)
-        for row in connection.execute(query):
-            record = dict(row._mapping)
+        rows = [dict(row._mapping) for row in connection.execute(query)]
+        consulted = consulted_for_views(connection, {r["site_view"] for r in rows if r["site_view"]})
+        for record in rows:
             record["reasons"] = json.loads(record["reasons"])
-            result.decisions.append(record)
+            result.decisions.append(with_proof(record, consulted))
         run_ids = {d["run_id"] for d in result.decisions}
         if run_ids:
             for row in connection.execute(select(runs.c.id, runs.c.exclusion_lists).where(runs.c.id.in_(run_ids))):
@@ -144,7 +155,7 @@ def explain(engine: Engine, url: str) -> Explanation:
             r["evidence"]["sha256"]
             for d in result.decisions for r in d["reasons"]
             if r.get("evidence") and r["evidence"].get("sha256")
-        }
+        } | {c["sha256"] for d in result.decisions for c in d["consulted"] if c["sha256"]}
         if shas:
             for row in connection.execute(select(evidence).where(evidence.c.sha256.in_(shas))):
                 result.evidence[row.sha256] = dict(row._mapping)

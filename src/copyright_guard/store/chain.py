@@ -1,12 +1,23 @@
 """The hash chain over decision rows, and the row format it covers.
 
-Recipe (documented in README "The audit log" so a reviewer can recompute it with any tool)::
+Recipe (documented in README "The audit log" and docs/proof-of-collection.md so a reviewer can
+recompute it with any tool)::
 
     content  = JSON array, compact separators, UTF-8, of
                [id, run_id, seq, decided_at, url, origin, registered_domain, stage, purpose,
                 verdict, policy_hash, reasons]          # reasons: the stored JSON text, verbatim
+             + (row format 2 only) [row_format, site_view, examined, content_sha256,
+                media_type, content_bytes, http_status, modality]
     row_hash = sha256(content + prev_hash).hexdigest()
     prev_hash of a run's first row (seq 1) = GENESIS (64 zeros)
+
+Row format 1 (``row_format`` NULL: every row written before revision 0005) is the first twelve
+fields alone, so old rows keep verifying unchanged. Format 2 appends the proof of collection:
+``site_view`` names the site-wide file snapshots the decision was made on (:func:`snapshot_id`,
+:func:`site_view_id`: content hashes, so the chain covers every snapshot's fields and body hash),
+``examined`` the asset sources read (canonical JSON list, post-fetch) and the ``content_*`` fields
+the response judged. :func:`canonical_entry` is the one canonical form of a row; anything that hashes
+a row (the chain, a Merkle leaf) derives from it.
 
 The chain is per run, so several crawler processes (one run each) can write one database at once
 without coordinating.
@@ -45,11 +56,55 @@ def canonical_json(value: object) -> str:
     return _canonical(value)
 
 
+# Appended to CHAIN_FIELDS in row format 2 (revision 0005); NULL/absent on format-1 rows.
+PROOF_FIELDS = (
+    "row_format",
+    "site_view",
+    "examined",
+    "content_sha256",
+    "media_type",
+    "content_bytes",
+    "http_status",
+    "modality",
+)
+ALL_FIELDS = (*CHAIN_FIELDS, *PROOF_FIELDS)  # a stored row's tuple order for canonical_entry()
+ROW_FORMAT = 2  # what the writer writes now
+_N_CHAIN = len(CHAIN_FIELDS)
+
+
+def canonical_entry(row: dict | tuple) -> str:
+    """The canonical content of one decision row (the text the chain hashes before ``prev_hash``).
+
+    ``row``: a mapping with ALL_FIELDS (CHAIN_FIELDS suffice for a format-1 row), or a tuple in
+    CHAIN_FIELDS order (format 1) or ALL_FIELDS order. The row's own ``row_format`` picks the form.
+    """
+    if isinstance(row, dict):
+        values = [row[name] for name in CHAIN_FIELDS]
+        if row.get("row_format"):
+            values += [row.get(name) for name in PROOF_FIELDS]
+    else:
+        values = list(row[:_N_CHAIN])
+        if len(row) > _N_CHAIN and row[_N_CHAIN]:
+            values += row[_N_CHAIN:_N_CHAIN + len(PROOF_FIELDS)]
+    return _dumps(values)
+
+
 def row_hash(row: dict | tuple, prev_hash: str) -> str:
-    """The hash of one decision row; ``row`` is a mapping with CHAIN_FIELDS or a tuple in that order."""
-    values = [row[name] for name in CHAIN_FIELDS] if isinstance(row, dict) else row
-    content = _dumps(values) + prev_hash
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+    """The hash of one decision row (see :func:`canonical_entry` for what ``row`` may be)."""
+    return hashlib.sha256((canonical_entry(row) + prev_hash).encode("utf-8")).hexdigest()
+
+
+def snapshot_id(record: dict) -> str:
+    """A site-wide file snapshot's id: sha256 of the canonical JSON of its ``consulted`` record
+    ``{"kind", "url", "outcome", "status", "sha256", "fetched_at"}`` (exactly the export's object,
+    so a copy of an export can be checked without the database)."""
+    return hashlib.sha256(canonical_json(record).encode("utf-8")).hexdigest()
+
+
+def site_view_id(snapshot_ids: list[str] | tuple[str, ...]) -> str:
+    """The id of the set of snapshots one decision was made on: sha256 of their ids' canonical
+    JSON list, in the order consulted (robots.txt, tdmrep.json, ai.txt, RSL licences)."""
+    return hashlib.sha256(canonical_json(list(snapshot_ids)).encode("utf-8")).hexdigest()
 
 
 def url_key(url: str) -> int:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from importlib import resources
 from typing import IO
 
 import jinja2
+from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
@@ -23,7 +24,9 @@ from .. import __version__
 from .audit import Filters, search
 from .db import describe
 from .runs import describe_exclusion_lists, run_exclusion_lists
-from .schema import decision_reasons, decisions, evidence, runs
+from .schema import decision_reasons, decisions, evidence, policies, runs
+from .summary import Scope, build_summary
+from .summary_text import summary_section
 
 EVIDENCE_SHOWN = 64 * 1024  # bytes of each evidence body printed in the report
 TOP = 25  # rows in the "by reason" and "by domain" tables
@@ -33,7 +36,19 @@ def _environment() -> jinja2.Environment:
     loader = jinja2.FunctionLoader(
         lambda name: resources.files("copyright_guard.store").joinpath("templates", name).read_text("utf-8")
     )
-    return jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined)
+    environment = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined)
+    environment.filters["wrap_url"] = wrap_url
+    return environment
+
+
+def wrap_url(url: str) -> Markup:
+    """The URL escaped, with a line-break opportunity after each ``/``, ``?``, ``&`` and ``=``: a
+    long URL wraps between its parts, never in the middle of a word. (Escaping first is safe:
+    no entity the escape produces contains one of those characters.)"""
+    text = str(escape(url))
+    for mark in ("/", "?", "="):
+        text = text.replace(mark, mark + "<wbr>")
+    return Markup(text.replace("&amp;", "&amp;<wbr>"))
 
 
 def _figures(connection, filters: Filters) -> dict:
@@ -44,10 +59,29 @@ def _figures(connection, filters: Filters) -> dict:
         func.min(decisions.c.decided_at), func.max(decisions.c.decided_at),
         func.count(decisions.c.registered_domain.distinct()), func.count(decisions.c.run_id.distinct()),
     ))).one()
+    collected, collected_bytes = connection.execute(filters.apply(
+        select(func.count(), func.sum(decisions.c.content_bytes))
+        .where(decisions.c.stage == "post-fetch", decisions.c.verdict == "allow"))).one()
     return {
         "decisions": sum(by_verdict.values()), "allow": by_verdict.get("allow", 0), "deny": by_verdict.get("deny", 0),
         "first": first, "last": last, "domains": domains, "runs": run_count,
+        "collected": collected, "collected_bytes": int(collected_bytes or 0),
     }
+
+
+def _collected_by_domain(connection, filters: Filters) -> list[dict]:
+    """What was collected, per registered domain and modality (post-fetch allows), most bytes first."""
+    c = decisions.c
+    query = (
+        select(c.registered_domain, c.modality, func.count(), func.sum(c.content_bytes), func.min(c.decided_at),
+               func.max(c.decided_at))
+        .where(c.stage == "post-fetch", c.verdict == "allow")
+        .group_by(c.registered_domain, c.modality)
+    )
+    rows = [{"domain": d, "modality": m or "(not recorded)", "items": n, "bytes": int(b or 0), "first": f, "last": la}
+            for d, m, n, b, f, la in connection.execute(filters.apply(query))]
+    rows.sort(key=lambda row: (-row["bytes"], -row["items"], row["domain"], row["modality"]))
+    return rows[:TOP * 4]
 
 
 def _denials_by_reason(connection, filters: Filters) -> list[tuple[str, int]]:
@@ -73,18 +107,28 @@ def _denials_by_domain(connection, filters: Filters) -> list[tuple[str, int]]:
     return [tuple(row) for row in connection.execute(filters.apply(query))]
 
 
+# Time-chart buckets: (largest span the unit is used for, unit, characters of the stored time
+# kept, suffix that completes the label). A 2-second demo crawl gets seconds, a month days.
+_BUCKETS = (
+    (timedelta(minutes=2), "second", 19, ""),
+    (timedelta(hours=2), "minute", 16, ""),
+    (timedelta(days=2), "hour", 13, ":00"),
+    (None, "day", 10, ""),
+)
+
+
 def _over_time(connection, filters: Filters, first: str | None, last: str | None) -> tuple[str, list[dict]]:
-    """Decisions per day (per hour when everything happened within two days), by verdict."""
+    """Decisions per second, minute, hour or day (whichever suits the span), by verdict."""
     if not first:
         return "day", []
-    hourly = (datetime.fromisoformat(last[:19]) - datetime.fromisoformat(first[:19])).days < 2
-    width = 13 if hourly else 10  # "2026-11-23T12" or "2026-11-23"
+    span = datetime.fromisoformat(last[:19]) - datetime.fromisoformat(first[:19])
+    unit, width, suffix = next((u, w, x) for limit, u, w, x in _BUCKETS if limit is None or span < limit)
     bucket = func.substr(decisions.c.decided_at, 1, width)
     query = filters.apply(select(bucket, decisions.c.verdict, func.count()).group_by(bucket, decisions.c.verdict)).order_by(bucket)
     series: dict[str, dict] = {}
     for key, verdict, n in connection.execute(query):
-        series.setdefault(key, {"bucket": key.replace("T", " ") + (":00" if hourly else ""), "allow": 0, "deny": 0})[verdict] = n
-    return ("hour" if hourly else "day"), list(series.values())
+        series.setdefault(key, {"bucket": key.replace("T", " ") + suffix, "allow": 0, "deny": 0})[verdict] = n
+    return unit, list(series.values())
 
 
 def bar_chart(points: list[dict], height: int = 160) -> dict:
@@ -126,12 +170,25 @@ def write_report(engine: Engine, out: IO[str], filters: Filters = Filters(), *, 
         by_reason = _denials_by_reason(connection, filters)
         by_domain = _denials_by_domain(connection, filters)
         unit, points = _over_time(connection, filters, figures["first"], figures["last"])
+        collected = _collected_by_domain(connection, filters)
+        purposes: dict[str, list[str]] = {}
+        for run_id, purpose in connection.execute(
+                select(decisions.c.run_id, decisions.c.purpose).distinct().order_by(decisions.c.purpose)):
+            purposes.setdefault(run_id, []).append(purpose)
         run_rows = [
-            {**r._mapping, "lists": describe_exclusion_lists(run_exclusion_lists(r.exclusion_lists))}
-            for r in connection.execute(select(runs).order_by(runs.c.started_at))
+            {**r._mapping, "lists": describe_exclusion_lists(run_exclusion_lists(r.exclusion_lists)),
+             "purposes": purposes.get(r.id, [])}
+            for r in connection.execute(
+                select(runs, policies.c.name.label("policy_name")).join(policies, policies.c.hash == runs.c.policy_hash)
+                .order_by(runs.c.started_at))
         ]
+        policy_rows = [dict(r._mapping) for r in connection.execute(
+            select(policies).where(policies.c.hash.in_({r["policy_hash"] for r in run_rows})).order_by(policies.c.first_seen))]
+    summary = build_summary(engine, Scope(runs=(filters.run,) if filters.run else (), since=filters.since,
+                                          until=filters.until))
     rows = list(search(engine, filters, limit=max_rows))
     shas = {r["evidence"]["sha256"] for d in rows for r in d["reasons"] if r.get("evidence") and r["evidence"].get("sha256")}
+    shas |= {c["sha256"] for d in rows for c in d["consulted"] if c["sha256"]}
     with engine.connect() as connection:
         shown = _evidence_shown(connection, shas)
     environment = _environment()
@@ -139,7 +196,8 @@ def write_report(engine: Engine, out: IO[str], filters: Filters = Filters(), *, 
     script_hash = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     html = environment.get_template("report.html").render(
         figures=figures, by_reason=by_reason, by_domain=by_domain, unit=unit, chart=bar_chart(points),
-        runs=run_rows, rows=rows, evidence=shown, listed=len(rows), max_rows=max_rows,
+        runs=run_rows, rows=rows, policies=policy_rows, collected=collected,
+        summary_html=Markup(summary_section(summary)), evidence=shown, listed=len(rows), max_rows=max_rows,
         filters={k: v for k, v in filters.__dict__.items() if v}, database=describe(engine.url),
         generated=now.strftime("%Y-%m-%d %H:%M:%S UTC"), version=__version__,
         script=script, script_hash=script_hash, max_count=max((n for _, n in by_reason + by_domain), default=1),

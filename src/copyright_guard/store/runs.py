@@ -108,8 +108,8 @@ def describe_exclusion_lists(recorded: list[dict] | None) -> str:
         return "not recorded (run started before exclusion-list versions were recorded)"
     if not recorded:
         return "none in force"
-    return "; ".join(f"{item['list']} v{item['version']} (sha256 {item['sha256'][:12]}, {item['entry_count']} entries)"
-                     for item in recorded)
+    return "; ".join(f"{item['list']} v{item['version']} (sha256 {item['sha256'][:12]}, {item['entry_count']} "
+                     f"{'entry' if item['entry_count'] == 1 else 'entries'})" for item in recorded)
 
 
 def finish_run(engine: Engine, run_id: str, counts: dict | None, now: datetime) -> None:

@@ -31,10 +31,12 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 # Explicit constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -100,11 +102,26 @@ decisions = Table(
     Column("policy_hash", HASH, nullable=False),
     Column("prev_hash", HASH, nullable=False),
     Column("row_hash", HASH, nullable=False),
+    # Revision 0005 (row format 2, chain.py): the proof of collection. NULL on older rows.
+    Column("row_format", SmallInteger),  # NULL = 1
+    Column("site_view", HASH),  # site_views.id: the site-wide file snapshots consulted
+    Column("examined", Text),  # post-fetch: canonical JSON list of the asset sources read
+    Column("content_sha256", HASH),  # post-fetch: sha256 of the body the spider receives
+    Column("media_type", Text),
+    Column("content_bytes", BigInteger),
+    Column("http_status", SmallInteger),
+    Column("modality", String(8)),  # text | image | audio | video | other (core/content.py)
     UniqueConstraint("run_id", "seq"),
     Index(None, "url_key"),
     Index(None, "registered_domain", "decided_at"),
     Index(None, "verdict", "decided_at"),
     Index(None, "decided_at"),
+    # Revision 0005: what `audit summary` and the report group by, for post-fetch rows only (a
+    # partial index: pre-fetch rows have no modality). Covering, so the per-(modality, domain)
+    # GROUP BY reads this index in order instead of sorting the table (benchmarks/bench_summary.py).
+    Index("ix_decisions_collected", "modality", "registered_domain", "verdict", "stage", "content_bytes",
+          "decided_at", "run_id", sqlite_where=text("modality IS NOT NULL"),
+          postgresql_where=text("modality IS NOT NULL")),
 )
 
 decision_reasons = Table(
@@ -131,4 +148,35 @@ evidence = Table(
     Column("stored_at", TIME, nullable=False),
 )
 
-AUDIT_TABLES = (policies, runs, decisions, decision_reasons, evidence)
+# A site-wide file as fetched once (robots.txt, tdmrep.json, ai.txt, an RSL licence), including a
+# 404 or an unreachable answer. Insert-only; the id is chain.snapshot_id() of the export record
+# (kind, url, outcome, status or fault, sha256, fetched_at), so it is written once per fetch however many
+# decisions cite it, and a changed field no longer matches the id the chain covers. The body
+# bytes are in ``evidence`` under ``sha256`` (NULL: no body, e.g. a connection failure).
+site_files = Table(
+    "site_files",
+    metadata,
+    Column("id", HASH, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("origin", Text, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("outcome", String(16), nullable=False),  # parsed | unavailable | unreachable
+    Column("status", Integer),  # the HTTP status; NULL when there was no HTTP answer
+    Column("fault", Text),  # then why not ("connection refused"); the export's status carries it
+    Column("sha256", HASH),
+    Column("fetched_at", TIME, nullable=False),
+    Column("stored_at", TIME, nullable=False),
+)
+
+# The set of snapshots decisions were made on: one row per distinct set (per origin and fetch),
+# never per decision. ``files`` is the canonical JSON list of site_files ids in the order
+# consulted; the id is chain.site_view_id() of that list. Insert-only.
+site_views = Table(
+    "site_views",
+    metadata,
+    Column("id", HASH, primary_key=True),
+    Column("files", Text, nullable=False),
+    Column("stored_at", TIME, nullable=False),
+)
+
+AUDIT_TABLES = (policies, runs, decisions, decision_reasons, evidence, site_files, site_views)

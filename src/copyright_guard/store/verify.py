@@ -24,6 +24,7 @@ it names must be a stored snapshot with the same sha256 and entry count, or the 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -31,15 +32,17 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from .chain import CHAIN_FIELDS, GENESIS, row_hash
-from .schema import decisions, runs
+from .chain import ALL_FIELDS, GENESIS, row_hash, site_view_id, snapshot_id
+from .proof import consulted_record
+from .schema import decisions, evidence, runs, site_files, site_views
 from .schema_lists import exclusion_list_versions
 from .sql import stream_tuples
 
-_COLUMNS = [decisions.c[name] for name in CHAIN_FIELDS] + [decisions.c.prev_hash, decisions.c.row_hash]
-_N = len(CHAIN_FIELDS)
-_SEQ = CHAIN_FIELDS.index("seq")
-_ID = CHAIN_FIELDS.index("id")
+_COLUMNS = [decisions.c[name] for name in ALL_FIELDS] + [decisions.c.prev_hash, decisions.c.row_hash]
+_N = len(ALL_FIELDS)
+_SEQ = ALL_FIELDS.index("seq")
+_ID = ALL_FIELDS.index("id")
+_VIEW = ALL_FIELDS.index("site_view")
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ def verify_chain(
     recorded_head: str | None = None,
     find_hash: Callable[[str], int | None] = lambda _hash: None,
 ) -> RunCheck:
-    """Check one run. ``rows``: tuples of CHAIN_FIELDS + (prev_hash, row_hash), in seq order.
+    """Check one run. ``rows``: tuples of chain.ALL_FIELDS + (prev_hash, row_hash), in seq order.
 
     ``find_hash(h)`` returns the seq of the run's row whose row_hash is ``h`` (to tell a reordered
     row from a deleted one); ``recorded_*`` come from the run's finish record, if any.
@@ -146,15 +149,20 @@ def verify(engine: Engine, run_id: str | None = None) -> Iterator[RunCheck]:
             raise LookupError(f"no run {run_id!r} in the audit database")
         for run in known:
             rows = stream_tuples(connection, select(*_COLUMNS).where(decisions.c.run_id == run.id).order_by(decisions.c.seq))
+            views: set[str] = set()
 
             def find_hash(value: str, run=run.id) -> int | None:
                 return connection.execute(
                     select(decisions.c.seq).where(decisions.c.run_id == run, decisions.c.row_hash == value).limit(1)
                 ).scalar()
 
-            check = verify_chain(run.id, rows, recorded_count=run.decision_count,
+            check = verify_chain(run.id, _noting_views(rows, views), recorded_count=run.decision_count,
                                  recorded_head=run.head_hash, find_hash=find_hash)
             rows.close()
+            if check.ok and views:
+                problem = snapshots_problem(connection, views)
+                if problem:
+                    check = RunCheck(check.run_id, check.rows, check.finished, Break("edited", None, None, problem))
             if check.ok and run.exclusion_lists is not None:
                 problem = _lists_problem(connection, run.exclusion_lists)
                 if problem:
@@ -170,6 +178,58 @@ def verify(engine: Engine, run_id: str | None = None) -> Iterator[RunCheck]:
                     "inserted", orphans.seq, orphans.id,
                     f"inserted: decision {orphans.id} belongs to run {orphans.run_id}, which was never started",
                 ))
+
+
+def _noting_views(rows: Iterable[tuple], views: set[str]) -> Iterator[tuple]:
+    for row in rows:
+        view = row[_VIEW]
+        if view is not None:
+            views.add(view)
+        yield row
+
+
+def snapshots_problem(connection, view_ids: set[str]) -> str | None:
+    """Why the site-wide file snapshots cited by a run's decisions do not prove what they claim.
+
+    The chain covers each decision's ``site_view`` id; that id must be the hash of the view's list
+    of snapshot ids (chain.site_view_id), each snapshot's id the hash of its fields
+    (chain.snapshot_id), and each snapshot's bytes in ``evidence`` must hash to its ``sha256``.
+    """
+    wanted = sorted(view_ids)
+    views: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):
+        for row in connection.execute(select(site_views.c.id, site_views.c.files)
+                                      .where(site_views.c.id.in_(wanted[start:start + 500]))):
+            views[row.id] = row.files
+    snapshot_ids: set[str] = set()
+    for view in wanted:
+        if view not in views:
+            return f"deleted: site view {view[:12]} cited by a decision is not stored"
+        try:
+            ids = json.loads(views[view])
+        except ValueError:
+            return f"edited: site view {view[:12]} is not readable"
+        if site_view_id(ids) != view:
+            return f"edited: site view {view[:12]} no longer lists the snapshots it was recorded with"
+        snapshot_ids.update(ids)
+    wanted = sorted(snapshot_ids)
+    found = {}
+    for start in range(0, len(wanted), 500):
+        for row in connection.execute(select(site_files).where(site_files.c.id.in_(wanted[start:start + 500]))):
+            found[row.id] = row
+    for ident in wanted:
+        row = found.get(ident)
+        if row is None:
+            return f"deleted: site-wide file snapshot {ident[:12]} cited by a decision is not stored"
+        if snapshot_id(consulted_record(row._mapping)) != ident:
+            return f"edited: site-wide file snapshot {ident[:12]} ({row.kind} {row.url}) no longer matches its id"
+        if row.sha256 is not None:
+            body = connection.execute(select(evidence.c.body).where(evidence.c.sha256 == row.sha256)).scalar()
+            if body is None:
+                return f"deleted: the bytes of {row.kind} {row.url} (sha256 {row.sha256[:12]}) are not stored"
+            if hashlib.sha256(body).hexdigest() != row.sha256:
+                return f"edited: the stored bytes of {row.kind} {row.url} no longer hash to {row.sha256[:12]}"
+    return None
 
 
 def _lists_problem(connection, recorded: str) -> str | None:

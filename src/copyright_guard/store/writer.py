@@ -45,14 +45,26 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..core.model import Decision, Reason, sha256_hex
-from .chain import CHAIN_FIELDS, GENESIS, canonical_json, format_time, row_hash, url_key
+from ..core.model import SiteFile, SiteFileStatus
+from .chain import (
+    ALL_FIELDS,
+    GENESIS,
+    ROW_FORMAT,
+    canonical_json,
+    format_time,
+    row_hash,
+    site_view_id,
+    snapshot_id,
+    url_key,
+)
 from .db import StoreError, one_line
-from .schema import decision_reasons, decisions, evidence
+from .schema import decision_reasons, decisions, evidence, site_files, site_views
 from .sql import insert_ignoring_duplicates, insert_many
 
 log = logging.getLogger("copyright_guard.store")
 
-ROW_COLUMNS = (*CHAIN_FIELDS, "prev_hash", "row_hash", "url_key")  # a buffered row's tuple order
+ROW_COLUMNS = (*ALL_FIELDS, "prev_hash", "row_hash", "url_key")  # a buffered row's tuple order
+_CACHE_LIMIT = 4096  # site views / snapshots remembered by object identity (a few per origin)
 
 _random = random.Random()
 _random_pid = 0
@@ -117,6 +129,15 @@ class DecisionWriter:
         self._seen_evidence: set[str] = set()
         self._true_hash: dict[str, str] = {}  # claimed sha256 -> hash of the bytes actually given
         self._reasons_cache: dict[tuple, tuple[str, tuple[str, ...]]] = {}
+        # Site-wide file snapshots and the sets of them decisions cite: each is queued for the
+        # database once (ids are content hashes, so a repeat is also harmless there). Keyed by the
+        # identity of the tuple / SiteFile the core hands over (one per origin and fetch); the
+        # value keeps the object alive, so the id cannot be reused while it is cached.
+        self._views: dict[int, tuple[tuple, str | None]] = {}
+        self._snapshots: dict[int, tuple[SiteFile, str]] = {}
+        self._seen_rows: set[str] = set()  # site_files / site_views ids queued or stored
+        self._site_files: list[dict] = []
+        self._site_views: list[dict] = []
         self._seq, self._prev = self._chain_head()
         self._thread = threading.Thread(target=self._run, name=f"audit-writer-{run_id[:8]}", daemon=True)
         self._thread.start()
@@ -135,11 +156,18 @@ class DecisionWriter:
             decision_id = new_id()
             seq = self._seq + 1
             reasons, codes = self._reasons(decision.reasons)
+            consulted = decision.consulted
+            cached = self._views.get(id(consulted))
+            view = cached[1] if cached is not None and cached[0] is consulted else self._site_view(consulted)
+            facts = decision.content
             content = (
                 decision_id, self.run_id, seq, format_time(decision.decided_at), decision.url, decision.origin,
                 decision.registered_domain, decision.stage.value, decision.purpose, decision.verdict.value,
                 decision.policy_hash, reasons,
-            )  # CHAIN_FIELDS order
+                ROW_FORMAT, view, canonical_json(list(decision.examined)) if decision.examined else None,
+                *((facts.sha256, facts.media_type, facts.bytes, facts.status, facts.modality)
+                  if facts is not None else (None, None, None, None, None)),
+            )  # ALL_FIELDS order
             prev = self._prev
             self._prev = row_hash(content, prev)
             row = (*content, prev, self._prev, url_key(decision.url))
@@ -246,6 +274,44 @@ class DecisionWriter:
                 pass
         return result
 
+    def _site_view(self, consulted: tuple[SiteFile, ...]) -> str | None:
+        """The site_views id for these site-wide file states, queueing new snapshot rows once."""
+        ids: list[str] = []
+        for site_file in consulted:
+            ids.append(self._snapshot(site_file))
+            last_good = site_file.last_good
+            if site_file.status is SiteFileStatus.UNREACHABLE and last_good is not None:
+                ids.append(self._snapshot(last_good))  # the copy that applies (RFC 9309 §2.3.1.4)
+        view = site_view_id(ids) if ids else None
+        if view is not None and view not in self._seen_rows:
+            self._seen_rows.add(view)
+            self._site_views.append({"id": view, "files": canonical_json(ids), "stored_at": format_time_now()})
+        if len(self._views) >= _CACHE_LIMIT:
+            self._views.clear()
+        self._views[id(consulted)] = (consulted, view)
+        return view
+
+    def _snapshot(self, site_file: SiteFile) -> str:
+        cached = self._snapshots.get(id(site_file))
+        if cached is not None and cached[0] is site_file:
+            return cached[1]
+        found = site_file.evidence
+        digest = self._store_evidence(found) if found.body is not None else None
+        fault = None if found.status is not None else (site_file.error or "no answer")
+        record = snapshot_record(site_file, digest)
+        ident = snapshot_id(record)
+        if ident not in self._seen_rows:
+            self._seen_rows.add(ident)
+            self._site_files.append({
+                "id": ident, "kind": record["kind"], "origin": site_file.origin, "url": record["url"],
+                "outcome": record["outcome"], "status": found.status, "fault": fault, "sha256": digest,
+                "fetched_at": record["fetched_at"], "stored_at": format_time_now(),
+            })
+        if len(self._snapshots) >= _CACHE_LIMIT:
+            self._snapshots.clear()
+        self._snapshots[id(site_file)] = (site_file, ident)
+        return ident
+
     def _store_evidence(self, found) -> str:
         """Queue the evidence body once per sha256; returns the hash of the bytes actually given."""
         digest = self._true_hash.get(found.sha256 or "", found.sha256)
@@ -268,7 +334,7 @@ class DecisionWriter:
 
     # -- the background thread ---------------------------------------------------------------
 
-    def _next_batch(self) -> tuple[list, list, list] | None:
+    def _next_batch(self) -> tuple[list, list, list, list, list] | None:
         """Wait for a batch worth writing (full, old enough, flushed or closing); None: stop."""
         with self._cond:
             while True:
@@ -276,8 +342,9 @@ class DecisionWriter:
                     age = time.monotonic() - self._first_at
                     if (self._stopping or self._flush_requested or age >= self.max_latency
                             or len(self._rows) >= self.batch_size):
-                        batch = self._rows, self._codes, self._evidence
+                        batch = self._rows, self._codes, self._evidence, self._site_files, self._site_views
                         self._rows, self._codes, self._evidence = [], [], []
+                        self._site_files, self._site_views = [], []
                         self._flush_requested = False
                         return batch
                     self._cond.wait(self.max_latency - age)
@@ -298,7 +365,8 @@ class DecisionWriter:
                     self._done += len(rows)
                     self._cond.notify_all()
 
-    def _write(self, rows: list[tuple], codes: list[tuple], found: list[dict]) -> None:
+    def _write(self, rows: list[tuple], codes: list[tuple], found: list[dict], snapshots: list[dict],
+               views: list[dict]) -> None:
         if self.error is not None and self.on_failure == "stop":
             self.stats["dropped"] += len(rows)
             return
@@ -307,6 +375,10 @@ class DecisionWriter:
                 with self.engine.begin() as connection:
                     if found:
                         connection.execute(insert_ignoring_duplicates(connection, evidence), found)
+                    if snapshots:
+                        connection.execute(insert_ignoring_duplicates(connection, site_files), snapshots)
+                    if views:
+                        connection.execute(insert_ignoring_duplicates(connection, site_views), views)
                     insert_many(connection, decisions, rows, ROW_COLUMNS)
                     insert_many(connection, decision_reasons, codes, ("decision_id", "code"))
                 break
@@ -315,7 +387,10 @@ class DecisionWriter:
                     with self._cond:
                         # Those bodies were not stored: let a later decision carry them again.
                         self._seen_evidence.difference_update(e["sha256"] for e in found)
+                        self._seen_rows.difference_update(r["id"] for r in (*snapshots, *views))
                         self._reasons_cache.clear()
+                        self._views.clear()
+                        self._snapshots.clear()
                     self.stats["dropped"] += len(rows)
                     self._fail(StoreError(f"cannot write to the audit database: {one_line(exc)}"))
                     return
@@ -337,6 +412,15 @@ class DecisionWriter:
                     self.on_error(error)
                 except Exception:  # noqa: BLE001 - a broken callback must not kill the writer thread
                     log.exception("the audit writer's on_error callback failed")
+
+
+def snapshot_record(site_file: SiteFile, sha256: str | None) -> dict:
+    """The export contract's ``consulted`` record of one site-wide file state (SiteFile.as_consulted)
+    as stored: the hash of the bytes actually stored and the fixed-width stored time. Its canonical
+    JSON hashes to the snapshot id (chain.snapshot_id)."""
+    found = site_file.evidence
+    return {**site_file.as_consulted(), "sha256": sha256,
+            "fetched_at": format_time(found.fetched_at or site_file.fetched_at)}
 
 
 def format_time_now() -> str:
