@@ -22,8 +22,9 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -37,6 +38,7 @@ from .core.policy import Policy
 from .core.urls import URLError, parse_target
 from .core.withdrawal import UpheldComplaints, recheck_decision
 from .store.collected import CollectedItem, collected_items, run_policies, unknown_runs, upheld_targets
+from .store.chain import format_time
 from .store.db import StoreError
 
 __all__ = ["PURGE_FIELDS", "PurgeSummary", "RecheckResult", "recheck", "write_purge_list"]
@@ -44,6 +46,9 @@ __all__ = ["PURGE_FIELDS", "PurgeSummary", "RecheckResult", "recheck", "write_pu
 # The purge list's columns, in order (docs/recheck.md documents each; a stable contract).
 PURGE_FIELDS = ("decision_id", "run_id", "url", "registered_domain", "collected_at", "content_sha256",
                 "content_bytes", "media_type", "modality", "reason_codes", "recheck_decision_id", "evidence")
+
+
+Decided = list[tuple[str, str, list[Decision]]]  # (purpose, url, the decisions made for one URL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,8 +134,8 @@ def recheck(
     engine: Engine,
     *,
     run_ids: Sequence[str] = (),
-    since: str | None = None,
-    until: str | None = None,
+    since: str | datetime | None = None,
+    until: str | datetime | None = None,
     policy: Policy | None = None,
     purpose: str | None = None,
     fetch: bool = True,
@@ -146,10 +151,12 @@ def recheck(
     the bytes when ``fetch``; ``record`` writes each re-decision to the audit log (stage
     ``recheck``, one run per policy). ``summary`` is filled in as results are yielded.
 
-    Raises :class:`~copyright_guard.store.db.StoreError` (one line) for an unknown run or a policy
+    ``since`` (inclusive) and ``until`` (exclusive) select by collection time: a datetime, or
+    stored-time text. Raises :class:`~copyright_guard.store.db.StoreError` (one line) for an unknown run or a policy
     that cannot be read back; network failures are site-file states, never exceptions.
     """
     now = now or datetime.now(timezone.utc)
+    since, until = (format_time(t) if isinstance(t, datetime) else t for t in (since, until))
     summary = summary if summary is not None else PurgeSummary()
     missing = unknown_runs(engine, run_ids)
     if missing:
@@ -167,7 +174,7 @@ def recheck(
         transport = own_transport = HttpxTransport()
     try:
         for policy_hash, chosen in policies.items():
-            urls = [(key[1], key[2]) for key in by_url if key[0] == policy_hash]
+            urls = [(key[1], key[2], by_url[key][0].origin) for key in by_url if key[0] == policy_hash]
             yield from _recheck_policy(engine, chosen, urls, by_url, upheld, fetch=fetch, pages=pages,
                                        concurrency=concurrency, transport=transport, record=record, now=now,
                                        summary=summary)
@@ -176,52 +183,73 @@ def recheck(
             own_transport.close()
 
 
-def _recheck_policy(engine, policy: Policy, urls: list[tuple[str, str]], by_url, upheld: UpheldComplaints, *,
+def _recheck_policy(engine, policy: Policy, urls: list[tuple[str, str, str]], by_url, upheld: UpheldComplaints, *,
                     fetch, pages, concurrency, transport, record, now, summary) -> Iterator[RecheckResult]:
     from .store.lists import load_exclusion_index
 
     exclusions = load_exclusion_index(engine, policy.exclusions.lists or None)
-    writer = run_id = None
-    if record:
-        from .store.runs import start_run
-        from .store.writer import DecisionWriter
+    by_origin: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for purpose, url, origin in urls:
+        by_origin[origin].append((purpose, url))
+    if fetch:
+        decide_origin = _fetching(policy, transport, exclusions, pages, now)
+        summary.fetched_origins += len(by_origin)
+    else:
+        decide_origin = _lists_only(policy, exclusions, now)
+    with _recording(engine, policy, exclusions, record, now, summary) as submit:
+        for decided in _by_origin(decide_origin, by_origin.values(), concurrency if fetch else 0):
+            for purpose, url, decisions in decided:
+                target = _target(url) if upheld else None
+                extra = upheld.reasons(target) if target is not None else []
+                decision = recheck_decision(url, decisions, extra, policy_hash=policy.hash, purpose=purpose, now=now)
+                decision_id = submit(decision)
+                first = True
+                for item in by_url[(policy.hash, purpose, url)]:
+                    result = RecheckResult(item, decision, decision_id)
+                    summary.add(result, first)
+                    first = False
+                    yield result
 
-        run_id = start_run(engine, policy, now=now, spider="recheck", exclusion_lists=exclusions.versions)
-        summary.run_ids.append(run_id)
-        writer = DecisionWriter(engine, run_id)
+
+@contextmanager
+def _recording(engine, policy: Policy, exclusions: ExclusionIndex, record: bool, now: datetime,
+               summary: PurgeSummary) -> Iterator[Callable[[Decision], str | None]]:
+    """``submit(decision) -> id`` into a run of its own (spider ``recheck``), finished on the way
+    out whatever happens; without ``record``, a submit that records nothing."""
+    if not record:
+        yield lambda decision: None
+        return
+    from .store.runs import finish_run, start_run
+    from .store.writer import DecisionWriter
+
+    run_id = start_run(engine, policy, now=now, spider="recheck", exclusion_lists=exclusions.versions)
+    summary.run_ids.append(run_id)
+    writer = DecisionWriter(engine, run_id)
     counts: Counter = Counter()
+
+    def submit(decision: Decision) -> str:
+        counts[decision.verdict.value] += 1
+        return writer.submit(decision)
+
     try:
-        by_origin: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        for purpose, url in urls:
-            by_origin[_origin_of(url)].append((purpose, url))
-        decide_origin = _fetching(policy, transport, exclusions, pages, now) if fetch else \
-            _lists_only(policy, exclusions, now)
-        summary.fetched_origins += len(by_origin) if fetch else 0
-        with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="recheck") as pool:
-            # One task per origin (its site-wide files fetched once); the results are recorded and
-            # yielded here, on the caller's thread, origin by origin.
-            for decided in pool.map(decide_origin, by_origin.values()):
-                for purpose, url, decisions in decided:
-                    target = _target(url)
-                    extra = upheld.reasons(target) if (upheld and target is not None) else []
-                    decision = recheck_decision(url, decisions, extra, policy_hash=policy.hash, purpose=purpose, now=now)
-                    decision_id = writer.submit(decision) if writer is not None else None
-                    counts[decision.verdict.value] += 1
-                    first = True
-                    for item in by_url[(policy.hash, purpose, url)]:
-                        result = RecheckResult(item, decision, decision_id)
-                        summary.add(result, first)
-                        first = False
-                        yield result
+        yield submit
     finally:
-        if writer is not None:
-            from .store.runs import finish_run
-
-            writer.close()
-            finish_run(engine, run_id, dict(counts), datetime.now(timezone.utc))
+        writer.close()
+        finish_run(engine, run_id, dict(counts), datetime.now(timezone.utc))
 
 
-Decided = list[tuple[str, str, list[Decision]]]  # (purpose, url, the decisions made for it)
+def _by_origin(decide_origin, groups: Iterable[list[tuple[str, str]]], threads: int) -> Iterator[Decided]:
+    """Each origin's URLs decided in one task (so its site-wide files are fetched once), on
+    ``threads`` threads - the time of a fetching recheck is spent waiting for servers - or, with
+    0, on this thread (pure CPU work gains nothing from threads). Results come back in order."""
+    if not threads:
+        yield from map(decide_origin, groups)
+        return
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="recheck") as pool:
+        try:
+            yield from pool.map(decide_origin, groups)
+        finally:
+            pool.shutdown(cancel_futures=True)
 
 
 def _fetching(policy, transport, exclusions: ExclusionIndex, pages: bool, now: datetime):
@@ -248,11 +276,6 @@ def _lists_only(policy, exclusions: ExclusionIndex, now: datetime):
                 for purpose, url in group]
 
     return decide_origin
-
-
-def _origin_of(url: str) -> str:
-    target = _target(url)
-    return target.origin if target is not None else ""
 
 
 def _target(url: str):
