@@ -223,3 +223,19 @@ def test_the_cli_writes_the_purge_list_and_exits_1_when_items_must_go(site):
     assert {r["reason"] for r in summary["by_reason"]} == {"exclusion.listed", "complaint.upheld"}
     bad = subprocess.run([*CLI, "recheck", "--db", site["db"], "--run", "nope"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "nope" in bad.stderr
+
+
+def test_the_summary_shows_how_much_of_each_collection_was_withdrawn_and_why(site, fetched):
+    from copyright_guard.store.summary import build_summary
+    from copyright_guard.store.summary_text import to_markdown
+
+    summary = build_summary(site["engine"])
+    withdrawn = summary["withdrawn"]
+    assert withdrawn["rechecks"] >= 1 and withdrawn["last_recheck"]
+    [run] = withdrawn["by_run"]  # one collecting crawl
+    assert run["run"] == site["run"]
+    # the latest recheck of each URL decides; a later --pages or --no-fetch recheck may differ
+    assert run["items"] == withdrawn["items"] > 0
+    assert set(run["reasons"]) <= {code for *_, code in CHANGES.values() if code}
+    assert "Withdrawn after collection" in to_markdown(summary)
+    assert all(c["product_token"] == TOKEN for c in summary["crawlers"])  # a recheck is no crawler of its own
