@@ -20,6 +20,7 @@ LAZY_COMMANDS = {
     "demo": "crawl",
     "lists": "lists",
     "policy": "policy_cmd",
+    "recheck": "recheck",
     "reviewers": "complaints",
     "serve": "web",
 }

@@ -226,7 +226,7 @@ def _explanation_json(found: queries.Explanation) -> dict:
 
 @audit_group.command("search")
 @filter_options
-@click.option("--stage", type=click.Choice(["pre-fetch", "post-fetch"]), help="Only this stage.")
+@click.option("--stage", type=click.Choice(["pre-fetch", "post-fetch", "recheck"]), help="Only this stage.")
 @click.option("--limit", type=click.IntRange(min=0, max=MAX_ROWS), default=100, show_default=True, help="At most this many (0: all).")
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per line.")

@@ -27,6 +27,7 @@ class Verdict(_StrEnum):
 class Stage(_StrEnum):
     PRE_FETCH = "pre-fetch"  # decided from location-based sources, before the request is sent
     POST_FETCH = "post-fetch"  # decided from the response itself (asset-based sources)
+    RECHECK = "recheck"  # collected content decided again later (copyright-guard recheck)
 
 
 class Value(_StrEnum):

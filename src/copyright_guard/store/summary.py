@@ -24,7 +24,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Engine
 
 from ..core.content import MODALITIES
@@ -32,6 +32,7 @@ from ..core.policy import PolicyError, parse_policy
 from .runs import run_exclusion_lists
 from .schema import decision_reasons, decisions, policies, runs
 from .schema_complaints import complaints
+from .withdrawn import withdrawn_figures
 
 # The share of domains listed per modality (Template section 2.3).
 SHARE = 0.10
@@ -83,7 +84,10 @@ class Scope:
             conditions.append(c.decided_at >= self.since)
         if self.until:
             conditions.append(c.decided_at < self.until)
-        return and_(literal(True), *conditions) if conditions else literal(True)
+        # A recheck decides again on what was collected; it is no crawl of its own (the
+        # "withdrawn" section counts what it took back, store/withdrawn.py).
+        conditions.append(c.stage != "recheck")
+        return and_(*conditions)
 
 
 def build_summary(engine: Engine, scope: Scope = Scope(), *, sme: bool = False) -> dict:
@@ -123,6 +127,7 @@ def build_summary(engine: Engine, scope: Scope = Scope(), *, sme: bool = False) 
                    c.id.in_(select(r.decision_id).where(r.code == "access.restricted")))
         ).all()
         complaint_rows = _complaint_figures(connection, scope)
+        withdrawn = withdrawn_figures(connection, scope.where)
 
     return {
         "crawlers": _crawlers(run_rows, purposes),
@@ -135,6 +140,7 @@ def build_summary(engine: Engine, scope: Scope = Scope(), *, sme: bool = False) 
         "exclusion_lists": _exclusion_lists(run_rows),
         "complaints": complaint_rows,
         "decisions_predating_fields": sum(int(row[4] or 0) for row in per_run),
+        "withdrawn": withdrawn,
     }
 
 

@@ -93,7 +93,40 @@ def to_markdown(summary: dict) -> str:
               f"{_plural(complaints['received'], 'complaint')} received"
               + (": " + ", ".join(f"{n:,} {s}" for s, n in sorted(complaints["by_status"].items())) if complaints["received"] else "")
               + ".", ""]
+    lines += _withdrawn_markdown(summary.get("withdrawn"))
     return "\n".join(lines)
+
+
+def _withdrawn_markdown(withdrawn: dict | None) -> list[str]:
+    """Items collected and withdrawn later by a recheck (docs/recheck.md), per collecting run."""
+    if not withdrawn or not withdrawn["rechecks"]:
+        return []
+    lines = ["### Withdrawn after collection", "",
+             f"{_plural(withdrawn['items'], 'collected item')} ({_size(withdrawn['bytes'])}) withdrawn by "
+             f"{_plural(withdrawn['rechecks'], 'recheck')} (latest {withdrawn['last_recheck']}).", ""]
+    if withdrawn["by_run"]:
+        lines += ["| Collecting run | Items | Size | Why (reason: items) |", "|---|---:|---:|---|"]
+        lines += [f"| {run['run']} | {run['items']:,} | {_size(run['bytes'])} | "
+                  + _md(", ".join(f"{code}: {n:,}" for code, n in run["reasons"].items())) + " |"
+                  for run in withdrawn["by_run"]]
+        lines.append("")
+    return lines
+
+
+def _withdrawn_html(withdrawn: dict | None) -> str:
+    if not withdrawn or not withdrawn["rechecks"]:
+        return ""
+    e = html.escape
+    out = [f"<h3>Withdrawn after collection</h3><p>{e(_plural(withdrawn['items'], 'collected item'))} "
+           f"({e(_size(withdrawn['bytes']))}) withdrawn by {e(_plural(withdrawn['rechecks'], 'recheck'))} "
+           f"(latest {e(str(withdrawn['last_recheck']))}).</p>"]
+    if withdrawn["by_run"]:
+        out.append("<table class=withdrawn><tr><th>Collecting run<th class=n>Items<th class=n>Size<th>Why</tr>")
+        out += [f"<tr><td>{e(run['run'])}<td class=n>{run['items']:,}<td class=n>{e(_size(run['bytes']))}"
+                f"<td>{e(', '.join(f'{code}: {n:,}' for code, n in run['reasons'].items()))}</tr>"
+                for run in withdrawn["by_run"]]
+        out.append("</table>")
+    return "".join(out)
 
 
 def to_html(summary: dict) -> str:
@@ -143,5 +176,6 @@ def summary_section(summary: dict) -> str:
     out.append(f"</table><p>Access restrictions respected: {e(_plural(access['urls_refused'], 'URL'))} on "
                f"{e(_plural(access['domains'], 'domain'))} not collected.</p>")
     complaints = summary["complaints"]
-    out.append(f"<p>Complaints received: {complaints['received']:,}.</p></section>")
+    out.append(f"<p>Complaints received: {complaints['received']:,}.</p>")
+    out.append(_withdrawn_html(summary.get("withdrawn")) + "</section>")
     return "".join(out)

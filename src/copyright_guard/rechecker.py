@@ -1,0 +1,314 @@
+"""Re-check what was collected, before training: ``copyright_guard.recheck(...)`` and the purge list.
+
+For every URL collected in the selection (post-fetch allows), decide again - with the policy
+recorded for the run that collected it (or one given), against the exclusion lists in force now
+and the upheld complaints, and, with ``fetch``, against freshly fetched site-wide files. The
+decision code is the one the crawl and ``copyright-guard check`` use (``fetch.page.check_url``:
+exclusion lists first, so a newly listed origin gets no request of any kind; then robots.txt and
+the files it calls for, through the same fetch state machine and limits, fail closed). With
+``pages`` the page itself is fetched again and its headers and embedded metadata re-read.
+
+Each URL is decided once, however many times it was collected; every re-decision is recorded in
+the audit log as a decision of stage ``recheck``, in a run of its own (spider ``recheck``), with
+the same evidence model as the crawl. An item whose URL is now denied is *withdrawn*: it is one row
+of the purge list, keyed by the content sha256 a dataset holds.
+
+Site-wide files are fetched once per origin and policy; origins are worked on concurrently
+(``concurrency`` threads, one origin each at a time), URLs of one origin in order.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from .core.evaluate import EMPTY_SITE, evaluate
+from .core.exclusions import ExclusionIndex
+from .core.model import Decision, Effect
+from .core.policy import Policy
+from .core.urls import URLError, parse_target
+from .core.withdrawal import UpheldComplaints, recheck_decision
+from .store.collected import CollectedItem, collected_items, run_policies, unknown_runs, upheld_targets
+from .store.chain import format_time
+from .store.db import StoreError
+
+__all__ = ["PURGE_FIELDS", "PurgeSummary", "RecheckResult", "recheck", "write_purge_list"]
+
+# The purge list's columns, in order (docs/recheck.md documents each; a stable contract).
+PURGE_FIELDS = ("decision_id", "run_id", "url", "registered_domain", "collected_at", "content_sha256",
+                "content_bytes", "media_type", "modality", "reason_codes", "recheck_decision_id", "evidence")
+
+
+Decided = list[tuple[str, str, list[Decision]]]  # (purpose, url, the decisions made for one URL)
+
+
+@dataclass(frozen=True, slots=True)
+class RecheckResult:
+    """One collected item and the decision made on its URL now."""
+
+    item: CollectedItem
+    decision: Decision
+    decision_id: str | None  # the recheck decision's id in the audit log (None when not recorded)
+
+    @property
+    def withdrawn(self) -> bool:
+        return not self.decision.allowed
+
+    @property
+    def reason_codes(self) -> list[str]:
+        codes: list[str] = []
+        for reason in self.decision.reasons:
+            if reason.effect is Effect.DENY and reason.code not in codes:
+                codes.append(reason.code)
+        return codes
+
+    def purge_row(self) -> dict[str, Any]:
+        """The purge-list record (PURGE_FIELDS); ``evidence`` is the first denying reason's evidence:
+        where it was found and the sha256 of the bytes (``audit evidence SHA256`` shows them)."""
+        item = self.item
+        deciding = next((r for r in self.decision.reasons if r.effect is Effect.DENY), None)
+        evidence = None
+        if deciding is not None and deciding.evidence is not None:
+            found = deciding.evidence
+            evidence = {"location": found.location or None, "url": found.url, "sha256": found.sha256}
+        return {
+            "decision_id": item.decision_id, "run_id": item.run_id, "url": item.url,
+            "registered_domain": item.registered_domain, "collected_at": item.collected_at,
+            "content_sha256": item.content_sha256, "content_bytes": item.content_bytes,
+            "media_type": item.media_type, "modality": item.modality, "reason_codes": self.reason_codes,
+            "recheck_decision_id": self.decision_id, "evidence": evidence,
+        }
+
+
+@dataclass
+class PurgeSummary:
+    """Counts for the person running the recheck: items and bytes to purge per domain and reason."""
+
+    items: int = 0
+    urls: int = 0
+    withdrawn_items: int = 0
+    withdrawn_bytes: int = 0
+    unknown_content: int = 0  # withdrawn items recorded before content hashes existed (revision 0005)
+    by_domain: Counter = field(default_factory=Counter)  # domain -> items
+    bytes_by_domain: Counter = field(default_factory=Counter)
+    by_reason: Counter = field(default_factory=Counter)  # code -> items
+    bytes_by_reason: Counter = field(default_factory=Counter)
+    run_ids: list[str] = field(default_factory=list)  # the recheck runs recorded
+    fetched_origins: int = 0
+
+    def add(self, result: RecheckResult, new_url: bool) -> None:
+        self.items += 1
+        self.urls += new_url
+        if not result.withdrawn:
+            return
+        size = result.item.content_bytes or 0
+        self.withdrawn_items += 1
+        self.withdrawn_bytes += size
+        self.unknown_content += result.item.content_sha256 is None
+        self.by_domain[result.item.registered_domain] += 1
+        self.bytes_by_domain[result.item.registered_domain] += size
+        for code in result.reason_codes:
+            self.by_reason[code] += 1
+            self.bytes_by_reason[code] += size
+
+    def as_dict(self) -> dict:
+        return {
+            "items_checked": self.items, "urls_checked": self.urls, "items_to_purge": self.withdrawn_items,
+            "bytes_to_purge": self.withdrawn_bytes, "items_without_content_hash": self.unknown_content,
+            "by_domain": [{"domain": d, "items": n, "bytes": self.bytes_by_domain[d]} for d, n in self.by_domain.most_common()],
+            "by_reason": [{"reason": r, "items": n, "bytes": self.bytes_by_reason[r]} for r, n in self.by_reason.most_common()],
+            "recheck_runs": self.run_ids, "origins_fetched": self.fetched_origins,
+        }
+
+
+def recheck(
+    engine: Engine,
+    *,
+    run_ids: Sequence[str] = (),
+    since: str | datetime | None = None,
+    until: str | datetime | None = None,
+    policy: Policy | None = None,
+    purpose: str | None = None,
+    fetch: bool = True,
+    pages: bool = False,
+    concurrency: int = 8,
+    transport: Any = None,
+    record: bool = True,
+    now: datetime | None = None,
+    summary: PurgeSummary | None = None,
+) -> Iterator[RecheckResult]:
+    """Decide again on every item collected in the selection; yields one result per item, grouped
+    by URL. See the module docstring. ``transport`` (fetch.http.HttpxTransport by default) moves
+    the bytes when ``fetch``; ``record`` writes each re-decision to the audit log (stage
+    ``recheck``, one run per policy). ``summary`` is filled in as results are yielded.
+
+    ``since`` (inclusive) and ``until`` (exclusive) select by collection time: a datetime, or
+    stored-time text. Raises :class:`~copyright_guard.store.db.StoreError` (one line) for an unknown run or a policy
+    that cannot be read back; network failures are site-file states, never exceptions.
+    """
+    now = now or datetime.now(timezone.utc)
+    since, until = (format_time(t) if isinstance(t, datetime) else t for t in (since, until))
+    summary = summary if summary is not None else PurgeSummary()
+    missing = unknown_runs(engine, run_ids)
+    if missing:
+        raise StoreError(f"no run {missing[0]!r} in the audit database (see `audit runs`)")
+    by_url: dict[tuple[str, str, str], list[CollectedItem]] = defaultdict(list)  # (policy, purpose, url)
+    for item in collected_items(engine, run_ids=run_ids, since=since, until=until):
+        policy_hash = policy.hash if policy is not None else item.policy_hash
+        by_url[(policy_hash, purpose or item.purpose, item.url)].append(item)
+    policies = {policy.hash: policy} if policy is not None else run_policies(engine, (k[0] for k in by_url))
+    upheld = UpheldComplaints(upheld_targets(engine))
+    own_transport = None
+    if fetch and transport is None:
+        from .fetch.http import HttpxTransport
+
+        transport = own_transport = HttpxTransport()
+    try:
+        for policy_hash, chosen in policies.items():
+            urls = [(key[1], key[2], by_url[key][0].origin) for key in by_url if key[0] == policy_hash]
+            yield from _recheck_policy(engine, chosen, urls, by_url, upheld, fetch=fetch, pages=pages,
+                                       concurrency=concurrency, transport=transport, record=record, now=now,
+                                       summary=summary)
+    finally:
+        if own_transport is not None:
+            own_transport.close()
+
+
+def _recheck_policy(engine, policy: Policy, urls: list[tuple[str, str, str]], by_url, upheld: UpheldComplaints, *,
+                    fetch, pages, concurrency, transport, record, now, summary) -> Iterator[RecheckResult]:
+    from .store.lists import load_exclusion_index
+
+    exclusions = load_exclusion_index(engine, policy.exclusions.lists or None)
+    by_origin: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for purpose, url, origin in urls:
+        by_origin[origin].append((purpose, url))
+    if fetch:
+        decide_origin = _fetching(policy, transport, exclusions, pages, now)
+        summary.fetched_origins += len(by_origin)
+    else:
+        decide_origin = _lists_only(policy, exclusions, now)
+    with _recording(engine, policy, exclusions, record, now, summary) as submit:
+        for decided in _by_origin(decide_origin, by_origin.values(), concurrency if fetch else 0):
+            for purpose, url, decisions in decided:
+                target = _target(url) if upheld else None
+                extra = upheld.reasons(target) if target is not None else []
+                decision = recheck_decision(url, decisions, extra, policy_hash=policy.hash, purpose=purpose, now=now)
+                decision_id = submit(decision)
+                first = True
+                for item in by_url[(policy.hash, purpose, url)]:
+                    result = RecheckResult(item, decision, decision_id)
+                    summary.add(result, first)
+                    first = False
+                    yield result
+
+
+@contextmanager
+def _recording(engine, policy: Policy, exclusions: ExclusionIndex, record: bool, now: datetime,
+               summary: PurgeSummary) -> Iterator[Callable[[Decision], str | None]]:
+    """``submit(decision) -> id`` into a run of its own (spider ``recheck``), finished on the way
+    out whatever happens; without ``record``, a submit that records nothing."""
+    if not record:
+        yield lambda decision: None
+        return
+    from .store.runs import finish_run, start_run
+    from .store.writer import DecisionWriter
+
+    run_id = start_run(engine, policy, now=now, spider="recheck", exclusion_lists=exclusions.versions)
+    summary.run_ids.append(run_id)
+    writer = DecisionWriter(engine, run_id)
+    counts: Counter = Counter()
+
+    def submit(decision: Decision) -> str:
+        counts[decision.verdict.value] += 1
+        return writer.submit(decision)
+
+    try:
+        yield submit
+    finally:
+        writer.close()
+        finish_run(engine, run_id, dict(counts), datetime.now(timezone.utc))
+
+
+def _by_origin(decide_origin, groups: Iterable[list[tuple[str, str]]], threads: int) -> Iterator[Decided]:
+    """Each origin's URLs decided in one task (so its site-wide files are fetched once), on
+    ``threads`` threads - the time of a fetching recheck is spent waiting for servers - or, with
+    0, on this thread (pure CPU work gains nothing from threads). Results come back in order."""
+    if not threads:
+        yield from map(decide_origin, groups)
+        return
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="recheck") as pool:
+        try:
+            yield from pool.map(decide_origin, groups)
+        finally:
+            pool.shutdown(cancel_futures=True)
+
+
+def _fetching(policy, transport, exclusions: ExclusionIndex, pages: bool, now: datetime):
+    """Decide one origin's URLs through check_url (the `check` command's path) with one
+    SiteFetcher, so each of its site-wide files is fetched once."""
+    from .fetch.page import check_url
+    from .fetch.site import SiteFetcher
+
+    def decide_origin(group: list[tuple[str, str]]) -> Decided:
+        fetcher = SiteFetcher(policy, transport, exclusions=exclusions)
+        return [(purpose, url, check_url(url, policy, transport, now=now, purpose=purpose, exclusions=exclusions,
+                                         fetch_page=pages, fetcher=fetcher).decisions)
+                for purpose, url in group]
+
+    return decide_origin
+
+
+def _lists_only(policy, exclusions: ExclusionIndex, now: datetime):
+    """``--no-fetch``: the exclusion lists in force now and the policy, no request of any kind
+    (the site-wide files are not consulted: no location-based reason can appear)."""
+
+    def decide_origin(group: list[tuple[str, str]]) -> Decided:
+        return [(purpose, url, [evaluate(url, policy, now=now, site=EMPTY_SITE, exclusions=exclusions, purpose=purpose)])
+                for purpose, url in group]
+
+    return decide_origin
+
+
+def _target(url: str):
+    try:
+        return parse_target(url)
+    except URLError:
+        return None
+
+
+def write_purge_list(results: Iterable[RecheckResult], stream, fmt: str) -> int:
+    """Write the withdrawn items of ``results`` as ``csv``, ``jsonl`` or ``json`` (one array);
+    returns the number of rows. CSV flattens ``reason_codes`` (space-separated) and ``evidence``
+    (``evidence_location``, ``evidence_url``, ``evidence_sha256``)."""
+    rows = 0
+    if fmt == "csv":
+        out = csv.writer(stream, lineterminator="\n")
+        out.writerow([*PURGE_FIELDS[:-1], "evidence_location", "evidence_url", "evidence_sha256"])
+    elif fmt == "json":
+        stream.write("[")
+    for result in results:
+        if not result.withdrawn:
+            continue
+        row = result.purge_row()
+        if fmt == "csv":
+            evidence = row.pop("evidence") or {}
+            row["reason_codes"] = " ".join(row["reason_codes"])
+            out.writerow([*("" if row[name] is None else row[name] for name in PURGE_FIELDS[:-1]),
+                          *(evidence.get(key) or "" for key in ("location", "url", "sha256"))])
+        elif fmt == "json":
+            stream.write(("\n" if rows == 0 else ",\n") + json.dumps(row, ensure_ascii=False))
+        else:
+            stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+        rows += 1
+    if fmt == "json":
+        stream.write("\n]\n" if rows else "]\n")
+    return rows

@@ -1,0 +1,107 @@
+"""What was collected, read back for ``copyright-guard recheck``: items, their runs' policies and
+the upheld complaints.
+
+A *collected item* is a post-fetch allow decision: the response reached the spider. Its content
+facts (sha256 of the body, media type, size, modality; revision 0005) are what a dataset joins
+on; decisions recorded before that revision have none, and the purge list says so (null hash).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from ..core.complaints import Status, TargetKind
+from ..core.policy import Policy, PolicyError, parse_policy
+from ..core.withdrawal import UpheldTarget
+from .audit import STREAM
+from .db import StoreError
+from .schema import decisions, policies, runs
+
+__all__ = ["CollectedItem", "collected_items", "run_policies", "upheld_targets"]
+
+
+@dataclass(frozen=True, slots=True)
+class CollectedItem:
+    decision_id: str  # the post-fetch allow decision of the original collection
+    run_id: str
+    url: str
+    origin: str
+    registered_domain: str
+    purpose: str
+    policy_hash: str
+    collected_at: str  # stored time text
+    content_sha256: str | None
+    content_bytes: int | None
+    media_type: str | None
+    modality: str | None
+
+
+def collected_items(engine: Engine, *, run_ids: Sequence[str] = (), since: str | None = None,
+                    until: str | None = None) -> Iterator[CollectedItem]:
+    """Every post-fetch allow in the selection (all runs when none is named), oldest first.
+    ``since`` is inclusive and ``until`` exclusive (stored-time text, store.audit.parse_moment)."""
+    c = decisions.c
+    query = select(c.id, c.run_id, c.url, c.origin, c.registered_domain, c.purpose, c.policy_hash, c.decided_at,
+                   c.content_sha256, c.content_bytes, c.media_type, c.modality)
+    query = query.where(c.stage == "post-fetch", c.verdict == "allow")
+    if run_ids:
+        query = query.where(c.run_id.in_(list(run_ids)))
+    if since:
+        query = query.where(c.decided_at >= since)
+    if until:
+        query = query.where(c.decided_at < until)
+    with engine.connect() as connection:
+        for row in connection.execution_options(**STREAM).execute(query.order_by(c.decided_at, c.run_id, c.seq)):
+            yield CollectedItem(*row)
+
+
+def unknown_runs(engine: Engine, run_ids: Iterable[str]) -> list[str]:
+    wanted = sorted(set(run_ids))
+    if not wanted:
+        return []
+    with engine.connect() as connection:
+        found = set(connection.execute(select(runs.c.id).where(runs.c.id.in_(wanted))).scalars())
+    return [run_id for run_id in wanted if run_id not in found]
+
+
+def run_policies(engine: Engine, hashes: Iterable[str]) -> dict[str, Policy]:
+    """The policies the collecting runs ran under, parsed from the text the audit log stored with
+    them (so the same crawler identity, and so the same robots.txt groups, apply again)."""
+    wanted = sorted(set(hashes))
+    if not wanted:
+        return {}
+    with engine.connect() as connection:
+        rows = connection.execute(select(policies.c.hash, policies.c.name, policies.c.text)
+                                  .where(policies.c.hash.in_(wanted))).all()
+    found: dict[str, Policy] = {}
+    for row in rows:
+        try:
+            policy = parse_policy(row.text, f"stored policy {row.name!r} (sha256 {row.hash[:12]})")
+        except PolicyError as exc:
+            raise StoreError(f"{exc}; give --policy FILE to recheck under another policy") from None
+        if policy.hash != row.hash:  # a policy stored as JSON (no source text) hashes differently
+            raise StoreError(f"stored policy {row.name!r} no longer hashes to {row.hash[:12]}; "
+                             "run `audit verify`, or give --policy FILE")
+        found[row.hash] = policy
+    missing = [h for h in wanted if h not in found]
+    if missing:
+        raise StoreError(f"no stored policy text for sha256 {missing[0][:12]}; give --policy FILE")
+    return found
+
+
+def upheld_targets(engine: Engine) -> list[UpheldTarget]:
+    """The URL and domain targets of every upheld complaint."""
+    from .complaints import list_complaints  # the complaint tables exist from revision 0003 on
+
+    targets = []
+    for complaint in list_complaints(engine):
+        if complaint.outcome is not Status.UPHELD:
+            continue
+        for target in complaint.targets:
+            if target.kind in (TargetKind.URL, TargetKind.DOMAIN):
+                targets.append(UpheldTarget(complaint.reference, target.kind.value, target.value, complaint.decided_at))
+    return targets
