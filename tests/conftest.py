@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -36,10 +37,10 @@ def data_dir() -> Path:
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-@pytest.fixture
-def pg_url():
+@contextmanager
+def _pg_schema():
     """A PostgreSQL URL (psycopg 3) whose search_path is a fresh, empty schema on the test server at
-    127.0.0.1:5432, dropped after the test; skipped without the server (a failure under CI=true)."""
+    127.0.0.1:5432, dropped afterwards; skipped without the server (a failure under CI=true)."""
     try:
         import psycopg
 
@@ -51,3 +52,17 @@ def pg_url():
     yield f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
     with psycopg.connect(PG_SERVER, autocommit=True) as connection:
         connection.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL schema for one test (see :func:`_pg_schema`)."""
+    with _pg_schema() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def pg_module_url():
+    """A fresh PostgreSQL schema shared by one module's tests (a crawl made once, checked many ways)."""
+    with _pg_schema() as url:
+        yield url

@@ -103,23 +103,8 @@ def _change(server: MultiOriginServer, engine, name: str) -> None:
 def database(request, tmp_path_factory):
     """The audit database: an SQLite file, or a fresh schema on the PostgreSQL test server."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'audit.db'}"
-        return
-    import uuid
-
-    from conftest import PG_SERVER, skip_or_fail
-
-    try:
-        import psycopg
-
-        schema = f"cg_test_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(PG_SERVER, connect_timeout=3, autocommit=True) as connection:
-            connection.execute(f"CREATE SCHEMA {schema}")
-    except Exception as exc:  # noqa: BLE001 - any failure means "no server here"
-        skip_or_fail(f"PostgreSQL at 127.0.0.1:5432/test not available: {exc}")
-    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
-    with psycopg.connect(PG_SERVER, autocommit=True) as connection:
-        connection.execute(f"DROP SCHEMA {schema} CASCADE")
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'audit.db'}"
+    return request.getfixturevalue("pg_module_url")
 
 
 @pytest.fixture(scope="module")
