@@ -51,3 +51,13 @@ def pg_url():
     yield f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
     with psycopg.connect(PG_SERVER, autocommit=True) as connection:
         connection.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+# A policy with a concrete identity (the strict default otherwise): `crawl`, the Scrapy add-on and
+# `serve` refuse the shipped default's placeholder identity (core/identity.py).
+TEST_POLICY = str(DATA / "policies" / "identity.toml")
+
+
+@pytest.fixture(scope="session")
+def test_policy() -> str:
+    return TEST_POLICY

@@ -12,7 +12,8 @@ from copyright_guard.cli import main
 from copyright_guard.core.policy import Policy
 
 ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text()
+# README and the topic pages under docs/ (reference text moves out of the README).
+README = "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
 
 
 def _commands(group: click.Group, prefix: str = "copyright-guard"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from typing import Any
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -53,10 +54,13 @@ def create_app(
     max_body_bytes: int = MAX_BODY,
     session_lifetime: int = security.SESSION_LIFETIME,
     clock: Callable[[], datetime] = utc_now,
+    signer: Any = None,
 ) -> FastAPI:
     """The portal for ``engine`` under ``policy``. ``secret_key`` signs session cookies (a random
     one per process when absent: sessions then end when the server restarts). A reviewer's login
-    lasts ``session_lifetime`` seconds, however active the session."""
+    lasts ``session_lifetime`` seconds, however active the session. ``signer`` (a
+    webbotauth.RequestSigner, from the policy's ``[crawler] signing_key``) publishes the crawler's
+    Web Bot Auth key directory."""
     app = FastAPI(
         title="copyright-guard complaints",
         version=__version__,
@@ -67,6 +71,7 @@ def create_app(
     )
     app.state.engine = engine
     app.state.policy = policy
+    app.state.signer = signer
     app.state.clock = clock
     app.state.submit_limiter = security.RateLimiter(submissions_per_hour, 3600)
     app.state.login_limiter = security.RateLimiter(logins_per_15_minutes, 900)
