@@ -70,7 +70,8 @@ def test_status_needs_the_token_and_shows_public_history(client):
 def test_figures_are_public(client):
     submit_api(client)
     assert client.get("/api/figures", params={"period": "year"}).json() == [
-        {"period": "2026", "received": 1, "decided": 0, "median_days_to_decision": None}]
+        {"period": "2026", "received": 1, "decided": 0, "median_days_to_decision": None,
+         "by_outcome": {"upheld": 0, "rejected": 0, "manifestly_unfounded": 0, "duplicate": 0}}]
     assert client.get("/api/figures", params={"period": "week"}).status_code == 422
 
 

@@ -92,8 +92,9 @@ def test_serve_answers_and_delivers_mail_in_the_background(tmp_path):
             acked = httpx.post(f"{base}/api/complaints/{receipt['reference']}/transitions", headers=basic,
                                json={"to": "acknowledged", "why": "received"})
             assert acked.status_code == 200, acked.text
-            wait_for(lambda: inbox, 15, "the acknowledgement email")
-            assert f"[{receipt['reference']}] We have received your copyright complaint" in inbox[0]
+            wait_for(lambda: len(inbox) >= 2, 15, "the receipt and the acknowledgement emails")
+            assert f"[{receipt['reference']}] Receipt of your copyright complaint" in inbox[0]
+            assert f"[{receipt['reference']}] We have received your copyright complaint" in inbox[1]
             assert httpx.get(base + "/").headers.get("server") is None  # no server banner
     finally:
         controller.stop()

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
 from ..core import complaints as wf
+from ..core.complaint_messages import public_wording
 from ..core.policy import Policy
 from ..store import complaints as store
 from ..store.complaints import ComplaintNotFound
@@ -133,7 +134,9 @@ def _templates() -> Jinja2Templates:
     env = templates.env
     assert env.autoescape, "templates must autoescape: complaint text is untrusted"
     env.globals["labels"] = {str(k): v for k, v in wf.LABELS.items()}
+    env.filters["public_wording"] = lambda event: public_wording(event.kind, event.what)
     env.globals["Status"] = wf.Status
+    env.globals["outcome_order"] = wf.OUTCOME_ORDER
     env.globals["Role"] = wf.Role
     env.globals["ComplaintType"] = wf.ComplaintType
     env.filters["number"] = lambda value: f"{value:g}"
