@@ -204,3 +204,17 @@ def test_check_signs_its_requests_site_wide_files_included(tmp_path):
         verified, total, why = _share_verified(server, directory)
         assert {r.path for r in server.requests} >= {"/robots.txt", "/.well-known/tdmrep.json", "/one"}
     assert total >= 3 and verified == total, why
+
+
+def test_headers_are_reused_only_for_the_same_authority_within_the_same_second(tmp_path):
+    key = generate_key_file(tmp_path / "k.pem")
+    directory = json.loads(key.directory())
+    signer = RequestSigner(key, DIRECTORY)
+    now = datetime(2026, 12, 3, 12, 0, 0, 100_000, tzinfo=timezone.utc)
+    first = signer.request_headers("GET", "http://a.example:81/x", now)
+    assert signer.request_headers("GET", "http://a.example:81/y", now + timedelta(milliseconds=500)) == first
+    other_host = signer.request_headers("GET", "http://b.example:81/x", now)
+    next_second = signer.request_headers("GET", "http://a.example:81/x", now + timedelta(seconds=1))
+    assert len({first["Signature"], other_host["Signature"], next_second["Signature"]}) == 3
+    for host, headers in (("a.example:81", first), ("b.example:81", other_host), ("a.example:81", next_second)):
+        assert verify_request([("Host", host), *headers.items()], directory, now.timestamp() + 1) == (True, "")

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import http_sfv
 from http_message_signatures import HTTPMessageSigner, algorithms
@@ -81,6 +82,10 @@ class RequestSigner:
         self.lifetime = lifetime
         # RFC 8941 §3.3.3 sf-string: the URL quoted (policy.py admits no quote or backslash in it).
         self.signature_agent = http_sfv.Item(directory_url).__str__()
+        # Ed25519 is deterministic and only @authority and the (fixed) Signature-Agent are covered,
+        # so every request to one authority within one second (``created`` has whole seconds)
+        # carries the very same headers: they are computed once per (scheme, host:port, second).
+        self._cache: dict[tuple[str, str, int], dict[str, str]] = {}
         self._signer = HTTPMessageSigner(
             signature_algorithm=algorithms.ED25519,
             key_resolver=MappingKeyResolver(public_keys={}, private_keys={self.key_id: key.private_key}),
@@ -90,10 +95,21 @@ class RequestSigner:
         """``Signature-Agent``, ``Signature-Input`` and ``Signature`` for a request to ``url``
         (only ``@authority`` - host[:port] of the URL - and ``signature-agent`` are covered, so the
         signature does not depend on the path, the method or any other header)."""
+        parts = urlsplit(url)
+        second = int(now.timestamp())
+        key = (parts.scheme.lower(), parts.netloc.lower(), second)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return dict(cached)
+        if self._cache and next(iter(self._cache))[2] != second:
+            self._cache.clear()  # a new second: the old signatures are never reused
         message = _Request(method, url, _Fields({"Signature-Agent": self.signature_agent}))
-        self._signer.sign(message, key_id=self.key_id, created=now, expires=now + self.lifetime, label=LABEL,
+        created = datetime.fromtimestamp(second, now.tzinfo)
+        self._signer.sign(message, key_id=self.key_id, created=created, expires=created + self.lifetime, label=LABEL,
                           tag=REQUEST_TAG, covered_component_ids=REQUEST_COMPONENTS)
-        return message.headers.values
+        if len(self._cache) < 4096:
+            self._cache[key] = message.headers.values
+        return dict(message.headers.values)
 
     def directory_headers(self, request_url: str, now: datetime) -> dict[str, str]:
         """``Signature-Input`` and ``Signature`` for the key directory response to a GET of
