@@ -417,6 +417,21 @@ def _list_entry(reference: str, entry: ProposedExclusion) -> dict:
             "reference": f"complaint {reference}"}
 
 
+def audit_per_target(engine: Engine, complaint: Complaint) -> list[tuple[ComplaintTarget, dict | None]]:
+    """For each target, what the audit log holds (:func:`audit.target_summary`): a URL target that
+    URL, a domain target its whole registered domain (as the exclusion it proposes); a work has no
+    address to look up (``None``). For the reviewer, before deciding."""
+    out: list[tuple[ComplaintTarget, dict | None]] = []
+    for target in complaint.targets:
+        if target.kind is wf.TargetKind.DOMAIN:
+            out.append((target, audit.target_summary(engine, domain=registered_domain(target.value))))
+        elif target.kind is wf.TargetKind.URL:
+            out.append((target, audit.target_summary(engine, url=target.value)))
+        else:
+            out.append((target, None))
+    return out
+
+
 def affected_items(engine: Engine, reference: str, *, actor: str, now: datetime) -> list[dict]:
     """Items already collected (allowed decisions in the audit log) that the complaint's targets
     cover, one per URL, to be purged; the listing itself is logged as an action. A domain target
