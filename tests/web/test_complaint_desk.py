@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from portal_helpers import START, submit_form
 
 from copyright_guard.core.model import Decision, Effect, Evidence, Reason, Stage, Verdict
-from copyright_guard.core.policy import load_policy, parse_policy
+from copyright_guard.core.policy import parse_policy
 from copyright_guard.core.urls import parse_target
 from copyright_guard.store import complaints as store
 from copyright_guard.store.runs import start_run

@@ -18,12 +18,11 @@ from ..core.optout import PURPOSE_WORDS, all_snippets
 from ..core.policy import Policy, PolicyError, parse_policy
 from ..core.policy_changes import SOURCE_WORDS, describe_changes, first_version
 from ..store.transparency import PolicyVersion, policy_versions
+from ..webbotauth.sign import DIRECTORY_MEDIA_TYPE, DIRECTORY_PATH
 from .app import render
 
 router = APIRouter(include_in_schema=False)
 
-DIRECTORY_PATH = "/.well-known/http-message-signatures-directory"
-SOURCE_LABELS = SOURCE_WORDS  # one wording for the page and the feed
 
 
 def _entry_id(version: PolicyVersion) -> str:
@@ -126,8 +125,6 @@ def crawler_feed(request: Request) -> Response:
 def key_directory(request: Request) -> Response:
     """The crawler's public key as a JWKS, with the key directory media type, the response signed
     with the key it lists (draft-meunier-http-message-signatures-directory); 404 without a key."""
-    from ..webbotauth import DIRECTORY_MEDIA_TYPE
-
     signer = request.app.state.signer
     if signer is None:
         return JSONResponse({"detail": "this crawler does not sign its requests (no [crawler] signing_key)"},

@@ -81,7 +81,7 @@ class RequestSigner:
         self.directory_url = directory_url
         self.lifetime = lifetime
         # RFC 8941 §3.3.3 sf-string: the URL quoted (policy.py admits no quote or backslash in it).
-        self.signature_agent = http_sfv.Item(directory_url).__str__()
+        self.signature_agent = str(http_sfv.Item(directory_url))
         # Ed25519 is deterministic and only @authority and the (fixed) Signature-Agent are covered,
         # so every request to one authority within one second (``created`` has whole seconds)
         # carries the very same headers: they are computed once per (scheme, host:port, second).
