@@ -111,6 +111,11 @@ def test_bad_key_configuration_is_one_line(tmp_path):
     half = TEST_POLICY.read_text().replace("[complaints]", 'signing_key = "k.pem"\n\n[complaints]')
     with pytest.raises(ValueError, match="signing_key and key_directory go together"):
         parse_policy(half, "half.toml")
+    for bad in ("ftp://keys.example/dir", 'https://keys.example/"dir"', "https://keys.example/a b"):
+        text = TEST_POLICY.read_text().replace(
+            "[complaints]", f"signing_key = 'k.pem'\nkey_directory = '{bad}'\n\n[complaints]")
+        with pytest.raises(ValueError, match="key_directory.*absolute http"):
+            parse_policy(text, "bad.toml")
 
 
 def test_the_key_directory_is_a_signed_jwks_with_its_media_type(tmp_path):
