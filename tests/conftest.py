@@ -66,3 +66,13 @@ def pg_module_url():
     """A fresh PostgreSQL schema shared by one module's tests (a crawl made once, checked many ways)."""
     with _pg_schema() as url:
         yield url
+
+
+# A policy with a concrete identity (the strict default otherwise): `crawl`, the Scrapy add-on and
+# `serve` refuse the shipped default's placeholder identity (core/identity.py).
+TEST_POLICY = str(DATA / "policies" / "identity.toml")
+
+
+@pytest.fixture(scope="session")
+def test_policy() -> str:
+    return TEST_POLICY

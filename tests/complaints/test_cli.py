@@ -150,7 +150,7 @@ def test_overdue_and_stats(db):
 def test_outbox_send_through_smtp(db, monkeypatch):
     submit()
     run("complaints", "ack", FIRST, "--by", "alice", "--why", "ok")
-    assert "1 message(s) waiting" in run("complaints", "outbox")
+    assert "2 message(s) waiting" in run("complaints", "outbox")  # the receipt and the acknowledgement
     assert "no SMTP server configured" in run("complaints", "outbox", "--send", code=2)
     received = []
 
@@ -169,7 +169,8 @@ def test_outbox_send_through_smtp(db, monkeypatch):
                      "--smtp-security", "none")
     finally:
         controller.stop()
-    assert "sent 1, failed 0" in output and "0 message(s) waiting" in output and received == [["ada@example.org"]]
+    assert "sent 2, failed 0" in output and "0 message(s) waiting" in output
+    assert received == [["ada@example.org"], ["ada@example.org"]]
 
 
 def test_reviewers_add_list_disable(db, monkeypatch):
@@ -203,7 +204,7 @@ def test_a_refused_exclusion_refuses_the_decision_so_it_can_be_retried(db):
     assert "--exclude-host: '*.pirate.example' is a wildcard" in output
     shown = json.loads(run("complaints", "show", FIRST, "--json"))
     assert shown["status"] == "under_review" and shown["decided_at"] is None
-    assert "1 message(s) waiting" in run("complaints", "outbox")  # the acknowledgement only
+    assert "2 message(s) waiting" in run("complaints", "outbox")  # the receipt and the acknowledgement only
     output = run("complaints", "decide", FIRST, "upheld", "--by", "alice", "--why", "ok",
                  "--exclude-domain", "pirate.example")
     assert "is now upheld" in output and f"complaint-{FIRST} version 1: added domain pirate.example" in output
@@ -226,8 +227,9 @@ def test_smtp_settings_are_checked_before_anything_is_sent(db, monkeypatch, tmp_
                  "--smtp-ca-file", str(missing), code=2)
     assert output.strip().count("\n") == 0 and f"--smtp-ca-file: {missing}: cannot read CA file" in output
     assert "sent" not in output
-    (waiting,) = json.loads(run("complaints", "outbox", "--json"))
-    assert waiting["attempts"] == 0 and not waiting["last_error"]
+    waiting = json.loads(run("complaints", "outbox", "--json"))
+    assert [m["kind"] for m in waiting] == ["receipt", "acknowledgement"]
+    assert all(m["attempts"] == 0 and not m["last_error"] for m in waiting)
     # Checked with or without a host, from an option or the environment
     assert "--smtp-security 'bogus': not one of" in run("complaints", "outbox", "--smtp-security", "bogus", code=2)
     monkeypatch.setenv("COPYRIGHT_GUARD_SMTP_CA_FILE", str(missing))

@@ -110,9 +110,11 @@ def test_acknowledgement_and_decision_are_delivered(engine):
         report = notify.deliver_due(engine, settings, NOW)
     finally:
         controller.stop()
-    assert (report.sent, report.failed) == (2, 0)
-    (to_ack, ack), (to_decision, decision) = inbox.messages
-    assert to_ack == to_decision == ["ada@example.org"]
+    assert (report.sent, report.failed) == (3, 0)
+    (to_receipt, receipt), (to_ack, ack), (to_decision, decision) = inbox.messages
+    assert to_receipt == to_ack == to_decision == ["ada@example.org"]
+    assert receipt["Subject"] == f"[{reference}] Receipt of your copyright complaint"
+    assert reference in receipt.get_content() and "tracking token" in receipt.get_content()
     assert ack["Subject"] == f"[{reference}] We have received your copyright complaint"
     assert decision["Subject"] == f"[{reference}] Decision on your copyright complaint: Rejected"
     assert "the opt-out was not in place then" in decision.get_content()
@@ -125,9 +127,9 @@ def test_nothing_is_lost_while_the_server_is_down(engine):
     port = free_port(HOST)
     settings = notify.SMTPSettings(host=HOST, port=port, security="none", sender="copyright@example.invalid", timeout=2)
     down = notify.deliver_due(engine, settings, NOW)
-    assert (down.sent, down.failed) == (0, 2) and "refused" in down.errors[0].lower()
+    assert (down.sent, down.failed) == (0, 3) and "refused" in down.errors[0].lower()
     waiting = outbox.messages(engine, unsent_only=True)
-    assert [m.attempts for m in waiting] == [1, 1]
+    assert [m.attempts for m in waiting] == [1, 1, 1]
     assert all(m.next_attempt_at == NOW + timedelta(seconds=60) and m.last_error for m in waiting)
     assert notify.deliver_due(engine, settings, NOW + timedelta(seconds=30)).sent == 0  # backing off
 
@@ -138,7 +140,7 @@ def test_nothing_is_lost_while_the_server_is_down(engine):
         later = notify.deliver_due(engine, settings, NOW + timedelta(seconds=61))
     finally:
         controller.stop()
-    assert (later.sent, later.failed) == (2, 0) and len(inbox.messages) == 2
+    assert (later.sent, later.failed) == (3, 0) and len(inbox.messages) == 3
     assert outbox.messages(engine, unsent_only=True) == []
 
 
@@ -163,8 +165,8 @@ def test_starttls_with_auth(engine, tls_files):
         sent = notify.deliver_due(engine, right, NOW + timedelta(hours=1))
     finally:
         controller.stop()
-    assert refused.failed == 2 and "Authentication" in refused.errors[0]
-    assert sent.sent == 2 and len(inbox.messages) == 2
+    assert refused.failed == 3 and "Authentication" in refused.errors[0]
+    assert sent.sent == 3 and len(inbox.messages) == 3
 
 
 def test_starttls_refuses_an_untrusted_certificate(engine, tls_files):
@@ -177,7 +179,7 @@ def test_starttls_refuses_an_untrusted_certificate(engine, tls_files):
         report = notify.deliver_due(engine, settings, NOW)
     finally:
         controller.stop()
-    assert report.failed == 2 and "CERTIFICATE_VERIFY_FAILED" in report.errors[0]
+    assert report.failed == 3 and "CERTIFICATE_VERIFY_FAILED" in report.errors[0]
 
 
 def test_implicit_tls(engine, tls_files):
@@ -192,7 +194,7 @@ def test_implicit_tls(engine, tls_files):
         report = notify.deliver_due(engine, settings, NOW)
     finally:
         controller.stop()
-    assert report.sent == 2 and len(inbox.messages) == 2
+    assert report.sent == 3 and len(inbox.messages) == 3
 
 
 def test_settings_from_options_and_environment(monkeypatch):
@@ -251,8 +253,8 @@ def test_a_ca_file_gone_after_start_up_is_a_named_delivery_error(engine, tmp_pat
     settings = notify.SMTPSettings(host=HOST, port=free_port(HOST), security="tls", sender="copyright@example.invalid",
                                    ca_file=str(tmp_path / "gone.pem"))
     report = notify.deliver_due(engine, settings, NOW)
-    assert report.failed == 2 and "gone.pem: cannot read CA file: No such file or directory" in report.errors[0]
-    assert len(outbox.messages(engine, unsent_only=True)) == 2  # kept, retried later
+    assert report.failed == 3 and "gone.pem: cannot read CA file: No such file or directory" in report.errors[0]
+    assert len(outbox.messages(engine, unsent_only=True)) == 3  # kept, retried later
 
 
 def test_two_workers_never_send_the_same_message_twice(engine):
@@ -269,7 +271,7 @@ def test_two_workers_never_send_the_same_message_twice(engine):
             reports = list(pool.map(lambda _: notify.deliver_due(engine, settings, NOW), range(3)))
     finally:
         controller.stop()
-    assert sum(r.sent for r in reports) == 2 and len(inbox.messages) == 2
+    assert sum(r.sent for r in reports) == 3 and len(inbox.messages) == 3
 
 
 def test_a_claimed_message_comes_back_when_its_lease_ends(engine):

@@ -84,7 +84,8 @@ def test_transitions_queue_emails_and_log_them(engine):
     decide(engine, "CG-2026-0001", "rejected")
     record = store.load(engine, "CG-2026-0001")
     messages = [e for e in record.events if e.kind == "message"]
-    assert [m.what for m in messages] == ["acknowledgement email queued to the complainant",
+    assert [m.what for m in messages] == ["receipt email queued to the complainant",
+                                          "acknowledgement email queued to the complainant",
                                           "decision email queued to the complainant"]
     with pytest.raises(wf.WorkflowError, match="it can move to closed, not upheld"):
         store.transition(engine, "CG-2026-0001", "upheld", actor="r", why="w", now=NOW, rules=RULES)
@@ -220,7 +221,8 @@ def test_figures_from_the_store(engine):
     for to in ("acknowledged", "under_review", "rejected"):
         store.transition(engine, "CG-2026-0001", to, actor="r", why="w", now=NOW + timedelta(days=3), rules=RULES)
     (row,) = store.figures(engine, "month")
-    assert row.as_dict() == {"period": "2026-11", "received": 2, "decided": 1, "median_days_to_decision": 3.0}
+    assert row.as_dict() == {"period": "2026-11", "received": 2, "decided": 1, "median_days_to_decision": 3.0,
+                             "by_outcome": {"upheld": 0, "rejected": 1, "manifestly_unfounded": 0, "duplicate": 0}}
 
 
 def test_export_rows(engine):

@@ -297,21 +297,23 @@ def test_proposed_exclusions_from_targets():
 
 
 def test_figures_per_period_with_median_time_to_decision():
-    def decided(ref, received_at, days):
+    def decided(ref, received_at, days, outcome="rejected"):
         c, _ = wf.receive(submission(), reference=ref, now=received_at, acknowledge_within_days=2, decide_within_days=30)
         if days is None:
             return c
-        for to in ("acknowledged", "under_review", "rejected"):
+        for to in ("acknowledged", "under_review", outcome):
             c, _ = wf.transition(c, to, actor="r", why="w", now=received_at + timedelta(days=days))
         return c
 
     jan = datetime(2026, 1, 10, tzinfo=timezone.utc)
-    rows = wf.figures([decided("CG-2026-0001", jan, 2), decided("CG-2026-0002", jan, 4),
-                       decided("CG-2026-0003", jan, 9), decided("CG-2026-0004", jan, None),
+    rows = wf.figures([decided("CG-2026-0001", jan, 2, "upheld"), decided("CG-2026-0002", jan, 4),
+                       decided("CG-2026-0003", jan, 9, "manifestly_unfounded"), decided("CG-2026-0004", jan, None),
                        decided("CG-2026-0005", jan, 30)])
     assert [r.as_dict() for r in rows] == [
-        {"period": "2026-01", "received": 5, "decided": 3, "median_days_to_decision": 4.0},
-        {"period": "2026-02", "received": 0, "decided": 1, "median_days_to_decision": 30.0},
+        {"period": "2026-01", "received": 5, "decided": 3, "median_days_to_decision": 4.0,
+         "by_outcome": {"upheld": 1, "rejected": 1, "manifestly_unfounded": 1, "duplicate": 0}},
+        {"period": "2026-02", "received": 0, "decided": 1, "median_days_to_decision": 30.0,
+         "by_outcome": {"upheld": 0, "rejected": 1, "manifestly_unfounded": 0, "duplicate": 0}},
     ]
     assert [r.period for r in wf.figures([decided("CG-2026-0001", jan, 1)], "quarter")] == ["2026-Q1"]
     with pytest.raises(WorkflowError, match="unknown period"):

@@ -15,6 +15,8 @@ from copyright_guard.demo.server import MultiOriginServer, Route
 from copyright_guard.store.audit import Filters, search
 from copyright_guard.store.db import connect
 
+TEST_POLICY = str(Path(__file__).resolve().parents[1] / "data" / "policies" / "identity.toml")  # a concrete identity
+
 pytestmark = pytest.mark.slow  # one real crawl in a subprocess (~10 s)
 
 CLI = [str(Path(sys.executable).with_name("copyright-guard"))]
@@ -52,7 +54,7 @@ def crawl(tmp_path_factory):
     db = f"sqlite:///{tmp / 'audit.db'}"
     with MultiOriginServer(ROUTES) as server:
         items = tmp / "items.jsonl"
-        done = subprocess.run([*CLI, "crawl", "seeds", "--url", server.url("news", "/"), "--db", db, "--depth", "2",
+        done = subprocess.run([*CLI, "crawl", "seeds", "--policy", TEST_POLICY, "--url", server.url("news", "/"), "--db", db, "--depth", "2",
                                "-o", str(items), "--json", "--log-level", "ERROR"],
                               capture_output=True, text=True, timeout=120, cwd=tmp)
         assert done.returncode == 0, done.stderr[-3000:]

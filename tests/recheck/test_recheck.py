@@ -28,6 +28,7 @@ from copyright_guard.store.lists import add_entries
 pytestmark = pytest.mark.slow  # one real crawl in a subprocess, then re-checks in process
 
 CLI = [str(Path(sys.executable).with_name("copyright-guard"))]
+TEST_POLICY = str(Path(__file__).resolve().parents[1] / "data" / "policies" / "identity.toml")  # a concrete identity
 TOKEN = "CopyrightGuardBot"
 OPEN = "User-agent: *\nAllow: /\n"
 SITE_FILES = ("/robots.txt", "/.well-known/tdmrep.json", "/ai.txt")
@@ -62,14 +63,6 @@ def _routes() -> dict:
         routes[(name, "/a")] = _page()
         routes[(name, "/b")] = _page()
     return routes
-
-
-def _policy_file(tmp: Path) -> Path:
-    """The strict default with a concrete crawler identity (a real crawl must name its operator)."""
-    text = load_policy().source_text.replace("example.invalid", "crawler.example.org")
-    path = tmp / "policy.toml"
-    path.write_text(text)
-    return path
 
 
 def _change(server: MultiOriginServer, engine, name: str) -> None:
@@ -115,7 +108,7 @@ def site(tmp_path_factory, database):
         seeds = tmp / "seeds.txt"
         seeds.write_text("".join(server.url(name, "/") + "\n" for name in CHANGES))
         done = subprocess.run([*CLI, "crawl", "seeds", "--seeds", str(seeds), "--db", db, "--depth", "1",
-                               "--policy", str(_policy_file(tmp)), "-o", str(tmp / "items.jsonl"), "--json",
+                               "--policy", TEST_POLICY, "-o", str(tmp / "items.jsonl"), "--json",
                                "--log-level", "ERROR"], capture_output=True, text=True, timeout=120, cwd=tmp)
         assert done.returncode == 0, done.stderr[-3000:]
         engine = connect(db)

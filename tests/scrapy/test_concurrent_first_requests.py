@@ -21,6 +21,7 @@ from copyright_guard.demo.server import MultiOriginServer, Route
 pytestmark = pytest.mark.slow  # one real crawl of 200 pages in a subprocess (~5 s)
 
 CLI = [str(Path(sys.executable).with_name("copyright-guard"))]
+TEST_POLICY = str(Path(__file__).resolve().parents[1] / "data" / "policies" / "identity.toml")  # a concrete identity
 ORIGINS = ("a", "b", "c", "d")
 PAGES = 50
 SLOW = 0.3  # seconds before each site-wide file answers: every start URL is in flight by then
@@ -43,7 +44,7 @@ def test_fifty_start_urls_on_each_of_four_slow_origins_collect_every_allowed_pag
         seeds = tmp_path / "seeds.txt"
         seeds.write_text("".join(server.url(name, f"/p{n}") + "\n" for name in ORIGINS for n in range(PAGES)))
         items = tmp_path / "items.jsonl"
-        done = subprocess.run([*CLI, "crawl", "seeds", "--seeds", str(seeds), "--db", f"sqlite:///{tmp_path / 'a.db'}",
+        done = subprocess.run([*CLI, "crawl", "seeds", "--policy", TEST_POLICY, "--seeds", str(seeds), "--db", f"sqlite:///{tmp_path / 'a.db'}",
                                "--depth", "0", "-o", str(items), "--json", "--log-level", "ERROR"],
                               capture_output=True, text=True, timeout=180, cwd=tmp_path)
         requests = server.requests

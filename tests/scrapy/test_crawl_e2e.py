@@ -16,6 +16,8 @@ from copyright_guard.store.audit import Filters, search
 from copyright_guard.store.db import connect
 from copyright_guard.store.lists import add_entries
 
+TEST_POLICY = str(Path(__file__).resolve().parents[1] / "data" / "policies" / "identity.toml")  # a concrete identity
+
 pytestmark = pytest.mark.slow  # one real crawl in a subprocess (~5 s), shared by the tests below
 
 CLI = [str(Path(sys.executable).with_name("copyright-guard"))]
@@ -62,7 +64,7 @@ def crawl(tmp_path_factory):
         seeds = tmp / "seeds.txt"
         seeds.write_text("# seeds\n" + "".join(server.url(name, "/") + "\n" for name in ("open", "down", "peer", "listed")))
         items = tmp / "items.jsonl"
-        done = subprocess.run([*CLI, "crawl", "seeds", "--seeds", str(seeds), "--db", db, "--depth", "2",
+        done = subprocess.run([*CLI, "crawl", "seeds", "--policy", TEST_POLICY, "--seeds", str(seeds), "--db", db, "--depth", "2",
                                "-o", str(items), "--json", "--log-level", "ERROR"],
                               capture_output=True, text=True, timeout=120, cwd=tmp)
         assert done.returncode == 0, done.stderr[-3000:]
@@ -172,7 +174,7 @@ def test_the_sitemap_spider_collects_the_listed_pages_through_the_same_checks(tm
         origin = server.origin("maps")
         server.set("maps", "/sitemap.xml", Route.text(sitemap.format(origin), content_type="application/xml"))
         items = tmp_path / "items.jsonl"
-        done = subprocess.run([*CLI, "crawl", "sitemap", "--url", origin + "/", "--db", f"sqlite:///{tmp_path / 'a.db'}",
+        done = subprocess.run([*CLI, "crawl", "sitemap", "--policy", TEST_POLICY, "--url", origin + "/", "--db", f"sqlite:///{tmp_path / 'a.db'}",
                                "-o", str(items), "--json"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
         assert done.returncode == 0, done.stderr[-3000:]
         paths = server.paths("maps")

@@ -13,6 +13,8 @@ from copyright_guard.demo.server import MultiOriginServer, Route
 from copyright_guard.store.audit import list_runs
 from copyright_guard.store.db import connect
 
+TEST_POLICY = str(Path(__file__).resolve().parents[1] / "data" / "policies" / "identity.toml")  # a concrete identity
+
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 CLI = str(Path(sys.executable).with_name("copyright-guard"))
@@ -26,7 +28,7 @@ def test_two_crawlers_share_one_postgresql_audit_log(pg_url, tmp_path):
               ("two", "/robots.txt"): Route.text("User-agent: *\nAllow: /\n")}
     connect(pg_url).dispose()  # migrate once, as an operator's `copyright-guard db upgrade` would
     with MultiOriginServer(pages) as server:
-        crawls = [subprocess.Popen([CLI, "crawl", "--url", server.url(name, "/p/0"), "--depth", "30", "--db", pg_url,
+        crawls = [subprocess.Popen([CLI, "crawl", "--policy", TEST_POLICY, "--url", server.url(name, "/p/0"), "--depth", "30", "--db", pg_url,
                                     "--json", "--log-level", "ERROR"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    text=True, cwd=tmp_path)
                   for name in ("one", "two")]

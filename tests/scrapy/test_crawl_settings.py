@@ -22,6 +22,8 @@ from copyright_guard.scrapy.settings import command_line_settings
 from copyright_guard.store.audit import Filters, search
 from copyright_guard.store.db import StoreError, connect
 
+TEST_POLICY = str(Path(__file__).resolve().parents[1] / "data" / "policies" / "identity.toml")  # a concrete identity
+
 CLI = [str(Path(sys.executable).with_name("copyright-guard"))]
 OURS = "copyright_guard.scrapy.middleware.CopyrightGuardMiddleware"
 
@@ -85,9 +87,9 @@ def test_copyright_guard_enabled_false_is_refused(value):
 
 def test_addons_from_the_command_line_are_added_to_the_addon_never_instead_of_it(db):
     # Before the fix, --set ADDONS={} replaced the add-on: no robots.txt, no decisions, no audit log.
-    settings = crawl_settings(db=db, extra={"ADDONS": "{}"})
+    settings = crawl_settings(policy=TEST_POLICY, db=db, extra={"ADDONS": "{}"})
     assert settings.getdict("ADDONS") == {ADDON: 100}
-    settings = crawl_settings(db=db, extra={"ADDONS": json.dumps({ADDON: 7})})
+    settings = crawl_settings(policy=TEST_POLICY, db=db, extra={"ADDONS": json.dumps({ADDON: 7})})
     assert settings.getdict("ADDONS") == {ADDON: 7}
 
 
@@ -99,10 +101,10 @@ def test_addons_from_the_command_line_are_added_to_the_addon_never_instead_of_it
 def test_the_audit_database_is_opened_before_the_crawl(tmp_path, db_url, words):
     (tmp_path / "notadb.db").write_text("not a database\n")
     with pytest.raises(StoreError) as caught:
-        crawl_settings(db=db_url.format(tmp=tmp_path))
+        crawl_settings(policy=TEST_POLICY, db=db_url.format(tmp=tmp_path))
     for word in words:
         assert word in str(caught.value)
-    result = CliRunner().invoke(main, ["crawl", "--url", "http://127.0.0.1:9/", "--db", db_url.format(tmp=tmp_path)])
+    result = CliRunner().invoke(main, ["crawl", "--policy", TEST_POLICY, "--url", "http://127.0.0.1:9/", "--db", db_url.format(tmp=tmp_path)])
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and words[0] in lines[0]
@@ -111,7 +113,7 @@ def test_the_audit_database_is_opened_before_the_crawl(tmp_path, db_url, words):
 
 def test_a_missing_list_the_policy_names_stops_the_crawl_before_it_starts(tmp_path, db):
     policy = tmp_path / "p.toml"
-    policy.write_text('[exclusions]\nlists = ["court-orders"]\n')
+    policy.write_text(Path(TEST_POLICY).read_text() + '\n[exclusions]\nlists = ["court-orders"]\n')
     result = CliRunner().invoke(main, ["crawl", "--url", "http://127.0.0.1:9/", "--db", db, "--policy", str(policy)])
     assert result.exit_code == 2, result.output
     assert result.output.strip().splitlines() == [
@@ -124,7 +126,7 @@ def test_an_output_that_is_no_file_is_refused_before_the_crawl(tmp_path, db, kin
     out = tmp_path / "out"
     out.mkdir() if kind == "directory" else os.mkfifo(out)  # a FIFO without a reader: the crawl's start hung
     with pytest.raises(SettingsError, match=f"--output {out}: "):
-        crawl_settings(db=db, output=str(out))
+        crawl_settings(policy=TEST_POLICY, db=db, output=str(out))
 
 
 ROUTES = {
@@ -138,7 +140,7 @@ ROUTES = {
 def test_a_crawl_with_addons_emptied_is_still_guarded_and_recorded(tmp_path, db):
     with MultiOriginServer(ROUTES) as server:
         items = tmp_path / "items.jsonl"
-        done = subprocess.run([*CLI, "crawl", "--url", server.url("site", "/"), "--db", db, "--depth", "1",
+        done = subprocess.run([*CLI, "crawl", "--policy", TEST_POLICY, "--url", server.url("site", "/"), "--db", db, "--depth", "1",
                                "-o", str(items), "--set", "ADDONS={}", "--json", "--log-level", "ERROR"],
                               capture_output=True, text=True, timeout=120, cwd=tmp_path)
         assert done.returncode == 0, done.stderr[-3000:]
@@ -157,7 +159,7 @@ def test_a_crawl_with_addons_emptied_is_still_guarded_and_recorded(tmp_path, db)
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 def test_items_that_cannot_be_written_fail_the_crawl_in_one_line(tmp_path, db):
     with MultiOriginServer(ROUTES) as server:
-        done = subprocess.run([*CLI, "crawl", "--url", server.url("site", "/"), "--db", db, "--depth", "0",
+        done = subprocess.run([*CLI, "crawl", "--policy", TEST_POLICY, "--url", server.url("site", "/"), "--db", db, "--depth", "0",
                                "-o", "/dev/full", "--progress", "0"],
                               capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert done.returncode == 1, done.stderr[-3000:]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from scrapy import Request, Spider
 from scrapy.core.downloader import Slot
@@ -18,13 +20,15 @@ from copyright_guard.store.db import connect
 
 from helpers import NOW, site_file, site_view
 
+TEST_POLICY = str(Path(__file__).resolve().parents[1] / "data" / "policies" / "identity.toml")  # a concrete identity
+
 
 class NamedSpider(Spider):
     name = "named"
 
 
 def _extension(db_url):
-    crawler = get_crawler(NamedSpider, settings_dict={"ADDONS": {Addon: 100}, "COPYRIGHT_GUARD_DB": db_url,
+    crawler = get_crawler(NamedSpider, settings_dict={"ADDONS": {Addon: 100}, "COPYRIGHT_GUARD_POLICY": TEST_POLICY, "COPYRIGHT_GUARD_DB": db_url,
                                                       "COPYRIGHT_GUARD_PROGRESS_INTERVAL": 0,
                                                       "COPYRIGHT_GUARD_GC_FREEZE": False})
     return crawler, AuditExtension.from_crawler(crawler)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import gc
 
 import pytest
 
 from copyright_guard.scrapy import gcfreeze
+
+TEST_POLICY = str(Path(__file__).resolve().parents[1] / "data" / "policies" / "identity.toml")  # a concrete identity
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +52,7 @@ def test_the_extension_freezes_when_the_run_opens_and_releases_when_it_closes(tm
     class Named(Spider):
         name = "named"
 
-    crawler = get_crawler(Named, settings_dict={"ADDONS": {Addon: 100},
+    crawler = get_crawler(Named, settings_dict={"ADDONS": {Addon: 100}, "COPYRIGHT_GUARD_POLICY": TEST_POLICY,
                                                 "COPYRIGHT_GUARD_DB": f"sqlite:///{tmp_path / 'audit.db'}",
                                                 "COPYRIGHT_GUARD_PROGRESS_INTERVAL": 0})
     extension = AuditExtension.from_crawler(crawler)

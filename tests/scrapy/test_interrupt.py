@@ -14,6 +14,8 @@ import pytest
 
 from copyright_guard.demo.server import MultiOriginServer, Route
 
+TEST_POLICY = str(Path(__file__).resolve().parents[1] / "data" / "policies" / "identity.toml")  # a concrete identity
+
 CLI = str(Path(sys.executable).with_name("copyright-guard"))
 
 
@@ -39,7 +41,7 @@ def test_ctrl_c_keeps_every_recorded_decision(tmp_path, interrupts):
     routes = {("site", "/robots.txt"): Route.text("User-agent: *\nAllow: /\n")}
     with MultiOriginServer(routes, default=_page) as server:
         db = tmp_path / "audit.db"
-        crawl = subprocess.Popen([CLI, "crawl", "--url", server.url("site", "/"), "--db", f"sqlite:///{db}",
+        crawl = subprocess.Popen([CLI, "crawl", "--policy", TEST_POLICY, "--url", server.url("site", "/"), "--db", f"sqlite:///{db}",
                                   "--depth", "6", "--progress", "0", "--json"],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
         deadline = time.monotonic() + 60

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import asyncio
 
 import pytest
@@ -23,6 +25,8 @@ from copyright_guard.scrapy.middleware import PRE_FETCH_ID_META
 from copyright_guard.scrapy.transport import SITE_FILE_META
 
 from helpers import NOW, ORIGIN, FakeSiteFiles, site_view
+
+TEST_POLICY = str(Path(__file__).resolve().parents[1] / "data" / "policies" / "identity.toml")  # a concrete identity
 
 UA = load_policy().crawler.user_agent
 
@@ -174,7 +178,7 @@ def test_identity_guard_requires_the_product_token_on_the_wire(recorder, crawler
 
 
 def test_from_crawler_wires_the_shared_runtime():
-    crawler = get_crawler(Spider, settings_dict={"ADDONS": {Addon: 100}, "COPYRIGHT_GUARD_PURPOSE": "search"})
+    crawler = get_crawler(Spider, settings_dict={"ADDONS": {Addon: 100}, "COPYRIGHT_GUARD_POLICY": TEST_POLICY, "COPYRIGHT_GUARD_PURPOSE": "search"})
     first = CopyrightGuardMiddleware.from_crawler(crawler)
     second = IdentityGuardMiddleware.from_crawler(crawler)
     assert first.purpose == "search"

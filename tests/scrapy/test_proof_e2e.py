@@ -25,9 +25,7 @@ pytestmark = [pytest.mark.slow]
 CLI = str(Path(sys.executable).with_name("copyright-guard"))
 # A concrete identity (not the shipped placeholder), as an operator's policy has.
 POLICY = (Path(__file__).resolve().parents[2] / "policies" / "default.toml").read_text(encoding="utf-8").replace(
-    'user_agent = "CopyrightGuardBot/0.1 (+https://example.invalid/copyright-guard; compliance@example.invalid)"',
-    'user_agent = "CopyrightGuardBot/0.1 (+https://crawler.test.org/about; crawler@test.org)"',
-)
+    "example.invalid", "crawler.test.org").replace("Example AI Lab", "Test Operator AI")
 ROBOTS = {"big": b"User-agent: *\nDisallow: /private/\n", "small": b"User-agent: *\nAllow: /\n"}
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from scrapy.exceptions import NotConfigured
 from scrapy.settings import Settings
@@ -14,12 +16,14 @@ from copyright_guard.scrapy import Addon, CopyrightGuardMiddleware, SettingsErro
 from copyright_guard.scrapy.addon import ACCESS_STATUSES
 from copyright_guard.scrapy.settings import read_settings
 
+TEST_POLICY = str(Path(__file__).resolve().parents[1] / "data" / "policies" / "identity.toml")  # a concrete identity
+
 USER_AGENT_MW = "scrapy.downloadermiddlewares.useragent.UserAgentMiddleware"
-DEFAULT_UA = "CopyrightGuardBot/0.1 (+https://example.invalid/copyright-guard; compliance@example.invalid)"
+DEFAULT_UA = "CopyrightGuardBot/0.1 (+https://crawler.test-operator.example/; crawler@test-operator.example)"
 
 
 def _settings(**values) -> Settings:
-    return Settings({**values}, priority="project")
+    return Settings({"COPYRIGHT_GUARD_POLICY": TEST_POLICY, **values}, priority="project")
 
 
 @pytest.mark.parametrize(("values", "words"), [
@@ -48,9 +52,24 @@ def test_a_bad_policy_file_names_the_setting_and_the_key(tmp_path):
         read_settings(_settings(COPYRIGHT_GUARD_POLICY=str(policy)))
 
 
-def test_defaults_are_the_bundled_strict_policy_and_its_purpose():
+def test_the_bundled_default_policy_is_refused_for_its_placeholder_identity():
+    # COPYRIGHT_GUARD_POLICY unset is the bundled default: a Scrapy project using the add-on
+    # without its own policy must not crawl as everyone's CopyrightGuardBot with a fake contact.
+    with pytest.raises(SettingsError) as caught:
+        read_settings(Settings({}, priority="project"))
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith("COPYRIGHT_GUARD_POLICY: policies/default.toml")
+    for words in ("[crawler] user_agent", "[complaints] contact_email", "[complaints] operator_name",
+                  "copyright-guard init"):
+        assert words in message
+    with pytest.raises(SettingsError, match="placeholder identity"):
+        get_crawler(settings_dict={"ADDONS": {Addon: 100}})
+
+
+def test_defaults_are_the_policys_purpose_and_the_documented_settings():
     guard = read_settings(_settings())
-    assert guard.policy.policy.name == "strict-default"
+    assert guard.policy.policy.name == "test-identity"
+    assert guard.signer is None  # no [crawler] signing_key: requests are not signed
     assert guard.purpose == "train-ai"
     assert guard.db_url is None
     assert guard.item_field == "copyright_guard_decision_id"
@@ -66,7 +85,7 @@ def test_disabled_is_not_configured_and_the_addon_leaves_scrapy_alone():
 
 
 def _addon_settings(**values) -> Settings:
-    crawler = get_crawler(settings_dict={"ADDONS": {Addon: 100}, **values})
+    crawler = get_crawler(settings_dict={"ADDONS": {Addon: 100}, "COPYRIGHT_GUARD_POLICY": TEST_POLICY, **values})
     return crawler.settings
 
 

@@ -3,6 +3,8 @@ crawl command's one-line errors."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dataclasses
 
 import pytest
@@ -14,6 +16,8 @@ from copyright_guard.cli import main
 from copyright_guard.scrapy import ProvenanceMiddleware
 from copyright_guard.spiders import SeedSpider, SitemapCrawlSpider
 from copyright_guard.spiders.common import SeedError, read_seeds
+
+TEST_POLICY = str(Path(__file__).resolve().parents[1] / "data" / "policies" / "identity.toml")  # a concrete identity
 
 
 def _html(url, body, depth=0):
@@ -114,5 +118,11 @@ def test_crawl_with_a_bad_policy_is_a_one_line_error(tmp_path):
 def test_crawl_with_a_bad_setting_is_a_one_line_error():
     _one_line_error(CliRunner().invoke(main, ["crawl", "--url", "https://a.example/", "--set", "NOEQUALS"]),
                     "NAME=VALUE")
-    _one_line_error(CliRunner().invoke(main, ["crawl", "--url", "https://a.example/",
+    _one_line_error(CliRunner().invoke(main, ["crawl", "--url", "https://a.example/", "--policy", TEST_POLICY,
                                               "--set", "USER_AGENT=Mozilla/5.0"]), "product token")
+
+
+def test_crawl_with_the_shipped_default_policy_names_the_identity_keys_and_init():
+    result = CliRunner().invoke(main, ["crawl", "--url", "https://a.example/"])
+    _one_line_error(result, "placeholder identity", "[crawler] user_agent", "[complaints] contact_email",
+                    "copyright-guard init")

@@ -27,6 +27,8 @@ from copyright_guard.store.report import write_report
 from copyright_guard.store.schema import runs
 from store_helpers import T0, make_decision, record_legacy_run, record_run
 
+TEST_POLICY = str(Path(__file__).resolve().parents[1] / "data" / "policies" / "identity.toml")  # a concrete identity
+
 LIST_CSV = b"domain,authority,jurisdiction,reference\npirate.example,Tribunal of Examples,EX,case 1\nwarez.example,Tribunal of Examples,EX,case 2\n"
 
 
@@ -188,7 +190,7 @@ def test_a_crawl_run_records_the_lists_in_force_and_explain_shows_them_for_unlis
                                now=T0, source="test")
         seeds = tmp_path / "seeds.txt"
         seeds.write_text(server.url("open", "/") + "\n" + server.url("listed", "/") + "\n")
-        done = subprocess.run([cli, "crawl", "seeds", "--seeds", str(seeds), "--db", db, "--depth", "0",
+        done = subprocess.run([cli, "crawl", "seeds", "--policy", TEST_POLICY, "--seeds", str(seeds), "--db", db, "--depth", "0",
                                "-o", str(tmp_path / "items.jsonl"), "--log-level", "ERROR"],
                               capture_output=True, text=True, timeout=120, cwd=tmp_path)
         assert done.returncode == 0, done.stderr[-3000:]

@@ -62,6 +62,7 @@ def test_status_needs_the_token_and_shows_public_history(client):
     ok = client.get("/api/status/CG-2026-0001", headers={"x-tracking-token": receipt["tracking_token"]})
     assert ok.status_code == 200
     assert ok.json()["status"] == "received" and ok.json()["history"][0]["what"] == "received"
+    assert ok.json()["history"][0]["said"] == "We received your complaint"
     assert "email" not in ok.text and "Ada" not in ok.text  # no personal data on the status view
     for headers in ({}, {"x-tracking-token": "wrong"}):
         assert client.get("/api/status/CG-2026-0001", headers=headers).status_code == 404
@@ -70,7 +71,8 @@ def test_status_needs_the_token_and_shows_public_history(client):
 def test_figures_are_public(client):
     submit_api(client)
     assert client.get("/api/figures", params={"period": "year"}).json() == [
-        {"period": "2026", "received": 1, "decided": 0, "median_days_to_decision": None}]
+        {"period": "2026", "received": 1, "decided": 0, "median_days_to_decision": None,
+         "by_outcome": {"upheld": 0, "rejected": 0, "manifestly_unfounded": 0, "duplicate": 0}}]
     assert client.get("/api/figures", params={"period": "week"}).status_code == 422
 
 

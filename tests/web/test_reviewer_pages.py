@@ -111,7 +111,7 @@ def test_full_workflow_through_the_pages_logs_who_and_why_and_queues_emails(revi
                      ("rev1", "acknowledged -> under_review", "step to under_review"),
                      ("rev1", "under_review -> upheld", "step to upheld"),
                      ("rev1", "upheld -> closed", "step to closed")]
-    assert [m.kind for m in outbox.messages(engine)] == ["acknowledgement", "decision"]
+    assert [m.kind for m in outbox.messages(engine)] == ["receipt", "acknowledgement", "decision"]
     page = reviewer_client.get("/review/complaints/CG-2026-0001").text
     assert "Closed" in page and "step to upheld" in page
 

@@ -21,6 +21,7 @@ FORMULA = '=HYPERLINK("http://evil.example","click")'
 PUBLIC = {
     ("GET", "/"), ("GET", "/complaints/new"), ("POST", "/complaints/new"), ("GET", "/complaints/submitted"),
     ("GET", "/status"), ("GET", "/figures"), ("GET", "/crawler"), ("GET", "/crawler/feed.atom"),
+    ("GET", "/crawler.json"), ("GET", "/.well-known/http-message-signatures-directory"),
     ("GET", "/login"), ("POST", "/login"), ("POST", "/logout"),
     ("POST", "/api/complaints"), ("GET", "/api/status/{reference}"), ("GET", "/api/figures"),
     ("GET", "/openapi.json"),

@@ -16,6 +16,8 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
+TEST_POLICY = str(Path(__file__).resolve().parents[1] / "data" / "policies" / "identity.toml")  # a concrete identity
+
 CLI = str(Path(sys.executable).with_name("copyright-guard"))
 HOST = "127.0.0.32"
 SMTP_HOST = "127.0.0.27"
@@ -47,7 +49,7 @@ def wait_for(predicate, timeout: float, what: str):
 def serving(*args: str, **environment: str):
     """``copyright-guard serve --host HOST --port <free> ARGS`` until the block ends; yields its base URL."""
     port = free_port(HOST)
-    process = subprocess.Popen([CLI, "serve", "--host", HOST, "--port", str(port), *args], env=env(**environment),
+    process = subprocess.Popen([CLI, "serve", "--policy", TEST_POLICY, "--host", HOST, "--port", str(port), *args], env=env(**environment),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base = f"http://{HOST}:{port}"
     try:
@@ -90,15 +92,16 @@ def test_serve_answers_and_delivers_mail_in_the_background(tmp_path):
             acked = httpx.post(f"{base}/api/complaints/{receipt['reference']}/transitions", headers=basic,
                                json={"to": "acknowledged", "why": "received"})
             assert acked.status_code == 200, acked.text
-            wait_for(lambda: inbox, 15, "the acknowledgement email")
-            assert f"[{receipt['reference']}] We have received your copyright complaint" in inbox[0]
+            wait_for(lambda: len(inbox) >= 2, 15, "the receipt and the acknowledgement emails")
+            assert f"[{receipt['reference']}] Receipt of your copyright complaint" in inbox[0]
+            assert f"[{receipt['reference']}] We have received your copyright complaint" in inbox[1]
             assert httpx.get(base + "/").headers.get("server") is None  # no server banner
     finally:
         controller.stop()
 
 
 def test_serve_refuses_a_short_secret_key(tmp_path):
-    result = subprocess.run([CLI, "serve", "--db", f"sqlite:///{tmp_path / 'x.db'}", "--port", "0"],
+    result = subprocess.run([CLI, "serve", "--policy", TEST_POLICY, "--db", f"sqlite:///{tmp_path / 'x.db'}", "--port", "0"],
                             env=env(COPYRIGHT_GUARD_SECRET_KEY="short"), capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "COPYRIGHT_GUARD_SECRET_KEY is too short" in result.stderr
 

@@ -3,6 +3,8 @@ and exit 2 (it used to print "portal on ..." and then uvicorn's error, exit 3)."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import socket
 
 import pytest
@@ -10,11 +12,13 @@ from click.testing import CliRunner
 
 from copyright_guard.cli import main
 
+TEST_POLICY = str(Path(__file__).resolve().parents[1] / "data" / "policies" / "identity.toml")  # a concrete identity
+
 HOST = "127.0.0.33"
 
 
 def _serve(tmp_path, *args):
-    return CliRunner().invoke(main, ["serve", "--db", f"sqlite:///{tmp_path / 'serve.db'}", *args],
+    return CliRunner().invoke(main, ["serve", "--policy", TEST_POLICY, "--db", f"sqlite:///{tmp_path / 'serve.db'}", *args],
                               env={"COPYRIGHT_GUARD_SMTP_HOST": None})
 
 

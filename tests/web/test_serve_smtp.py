@@ -4,17 +4,21 @@ first email failed (or until a host was added)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
 from copyright_guard.cli import main
+
+TEST_POLICY = str(Path(__file__).resolve().parents[1] / "data" / "policies" / "identity.toml")  # a concrete identity
 
 HOST = "127.0.0.34"
 NO_SMTP = {"COPYRIGHT_GUARD_SMTP_HOST": None, "COPYRIGHT_GUARD_SMTP_CA_FILE": None, "COPYRIGHT_GUARD_SMTP_SECURITY": None}
 
 
 def _serve(tmp_path, *args, **env):
-    return CliRunner().invoke(main, ["serve", "--db", f"sqlite:///{tmp_path / 'serve.db'}", "--host", HOST,
+    return CliRunner().invoke(main, ["serve", "--policy", TEST_POLICY, "--db", f"sqlite:///{tmp_path / 'serve.db'}", "--host", HOST,
                                      "--port", "0", *args], env={**NO_SMTP, **env})
 
 

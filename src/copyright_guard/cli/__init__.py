@@ -18,6 +18,8 @@ LAZY_COMMANDS = {
     "crawl": "crawl",
     "db": "db",
     "demo": "crawl",
+    "identity": "identity",
+    "init": "identity",
     "lists": "lists",
     "policy": "policy_cmd",
     "recheck": "recheck",

@@ -21,7 +21,7 @@ from ..core.urls import URLError, parse_target
 from ..fetch.http import HttpxTransport
 from ..fetch.page import CheckResult, check_url
 from .errors import CLIError
-from .policy_cmd import policy_or_fail
+from .policy_cmd import policy_or_fail, signer_or_fail
 
 DB_ENV = "COPYRIGHT_GUARD_DB"
 DEFAULT_DB_FILE = Path("copyright-guard.db")
@@ -57,7 +57,7 @@ def check(url: str, policy_file: str | None, purpose: str | None, as_json: bool,
     policy = policy_or_fail(policy_file)
     exclusions, lists_note, in_force = _load_exclusions(db_url, policy)
     now = datetime.now(timezone.utc)
-    with HttpxTransport() as transport:
+    with HttpxTransport(signer=signer_or_fail(policy)) as transport:
         result = check_url(url, policy, transport, now=now, purpose=purpose, exclusions=exclusions,
                            fetch_page=not no_fetch)
     if as_json:

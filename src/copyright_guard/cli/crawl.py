@@ -157,6 +157,7 @@ def crawl(spider: str, seeds_file: str | None, urls: tuple[str, ...], policy_fil
         if not sep or not name.strip():
             raise CLIError(f"--set {assignment!r}: expected NAME=VALUE", "e.g. --set CONCURRENT_REQUESTS=32")
         extra[name.strip()] = value
+    _refuse_placeholder_identity(policy_file)
     from ..store.db import StoreError
 
     try:
@@ -181,6 +182,21 @@ def crawl(spider: str, seeds_file: str | None, urls: tuple[str, ...], policy_fil
     _report_errors(summary)
     if not summary.ok:
         sys.exit(EXIT_STOPPED)
+
+
+def _refuse_placeholder_identity(policy_file: str | None) -> None:
+    """The shipped placeholder identity is one line before anything starts (core/identity.py). An
+    unreadable policy is left to crawl_settings, which names the setting it came from."""
+    from ..core.identity import placeholder_problem
+    from ..core.policy import PolicyError, load_policy
+
+    try:
+        policy = load_policy(policy_file)
+    except PolicyError:
+        return
+    problem = placeholder_problem(policy)
+    if problem:
+        raise CLIError(problem if policy_file else f"--policy not given: {problem}")
 
 
 def _report_errors(summary) -> None:

@@ -18,6 +18,29 @@ def policy_or_fail(path: str | None) -> Policy:
         raise CLIError(str(exc), "see README 'Policy files' for every key") from None
 
 
+def configured_policy_or_fail(path: str | None) -> Policy:
+    """As :func:`policy_or_fail`, and the identity must be the operator's own (``crawl``, ``serve``):
+    the shipped placeholder is one line naming the keys to set and ``copyright-guard init``."""
+    from ..core.identity import placeholder_problem
+
+    policy = policy_or_fail(path)
+    problem = placeholder_problem(policy)
+    if problem:
+        raise CLIError(problem if path else f"--policy not given: {problem}")
+    return policy
+
+
+def signer_or_fail(policy: Policy):
+    """The policy's Web Bot Auth signer (``None`` without ``[crawler] signing_key``); an unusable
+    key file is one line."""
+    from ..webbotauth import SigningKeyError, signer_for_policy
+
+    try:
+        return signer_for_policy(policy)
+    except SigningKeyError as exc:
+        raise CLIError(str(exc), "write a key with `copyright-guard identity keygen --out FILE`") from None
+
+
 @click.group("policy")
 def policy_group() -> None:
     """Validate and show policy files.

@@ -11,7 +11,7 @@ import click
 from .complaints import policy_option, smtp_options, smtp_settings
 from .db import db_option, open_engine
 from .errors import CLIError
-from .policy_cmd import policy_or_fail
+from .policy_cmd import configured_policy_or_fail, signer_or_fail
 
 SECRET_ENV = "COPYRIGHT_GUARD_SECRET_KEY"
 
@@ -92,14 +92,15 @@ def serve(host, port, secure_cookies, submissions_per_hour, forwarded, mail_inte
     from ..web.app import create_app, utc_now
 
     trusted_proxies = forwarded_allow_ips(forwarded)
-    policy = policy_or_fail(policy_file)
+    policy = configured_policy_or_fail(policy_file)  # no placeholder operator or contact on the portal
+    signer = signer_or_fail(policy)  # the key directory is published from the policy's signing key
     settings = smtp_settings(smtp, policy)  # every SMTP setting given is checked, with or without a host
     engine = open_engine(db_url, must_exist=False)
     secret = os.environ.get(SECRET_ENV, "")
     if secret and len(secret) < 32:
         raise CLIError(f"${SECRET_ENV} is too short", "use at least 32 random characters")
     app = create_app(engine, policy, secret_key=secret or None, secure_cookies=secure_cookies,
-                     submissions_per_hour=submissions_per_hour)
+                     submissions_per_hour=submissions_per_hour, signer=signer)
     listener = _listen(host, port)
     port = listener.getsockname()[1]  # the real one when --port 0
     worker = None

@@ -43,3 +43,51 @@ def message_for(complaint: Complaint, why: str, *, operator_name: str, contact_e
                 + footer)
         return DECISION, _clean(subject), body
     return None
+
+
+RECEIPT = "receipt"
+
+
+def receipt_message(complaint: Complaint, *, operator_name: str, contact_email: str) -> tuple[str, str, str]:
+    """``(kind, subject, body)`` of the receipt sent the moment a complaint is stored: what we
+    received, its reference and the deadlines. The tracking token is deliberately not in it: it is
+    stored only hashed, and an email (and the outbox) is no place for the only key to the status page."""
+    greeting = f"Dear {_clean(complaint.complainant.name)},\n\n"
+    targets = "".join(f"  - {t.kind.value}: {_clean(t.value)}\n" for t in complaint.targets)
+    subject = f"[{complaint.reference}] Receipt of your copyright complaint"
+    body = (greeting
+            + f"we received your complaint on {complaint.received_at:%Y-%m-%d %H:%M} UTC and gave it the reference "
+              f"{complaint.reference}. It concerns:\n{targets}\n"
+              f"We will acknowledge it by {complaint.acknowledge_due:%Y-%m-%d} and tell you our decision by "
+              f"{complaint.decide_due:%Y-%m-%d}.\n\n"
+              "Follow its status with the reference and the tracking token shown when you submitted it. "
+              "If you did not send this complaint, tell us at the address below.\n"
+            + f"\nPlease quote {complaint.reference} in any message about this complaint.\n"
+              f"{operator_name} - copyright complaints - {contact_email}\n")
+    return RECEIPT, _clean(subject), body
+
+
+# What the complainant's status page says for each history entry: plain words, not state names.
+_STATUS_WORDS = {
+    "received": "We received your complaint",
+    "acknowledged": "We acknowledged your complaint",
+    "under_review": "We started reviewing your complaint",
+    "upheld": "We upheld your complaint",
+    "rejected": "We rejected your complaint",
+    "manifestly_unfounded": "We found your complaint manifestly unfounded",
+    "duplicate": "We found your complaint to duplicate one already answered",
+    "closed": "We closed your complaint: the actions are done",
+}
+
+
+def public_wording(kind: str, what: str) -> str:
+    """One history entry as the complainant reads it. ``what`` of a status event is
+    ``"<from> -> <to>[ (duplicate of REF)]"`` (or ``"received"``); a note is shown as written."""
+    if kind != "status":
+        return "A note from the reviewer" if kind == "note" else what
+    target = what.split(" -> ")[-1]
+    status, _, rest = target.partition(" (")
+    words = _STATUS_WORDS.get(status.strip(), what)
+    if rest.startswith("duplicate of "):
+        words += f" ({rest.rstrip(')')})"
+    return words

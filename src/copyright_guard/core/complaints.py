@@ -15,7 +15,7 @@ import re
 import statistics
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import Enum
 
@@ -41,6 +41,7 @@ class Status(_StrEnum):
 
 OUTCOMES = frozenset({Status.UPHELD, Status.REJECTED, Status.MANIFESTLY_UNFOUNDED, Status.DUPLICATE})
 OPEN = frozenset({Status.RECEIVED, Status.ACKNOWLEDGED, Status.UNDER_REVIEW})
+OUTCOME_ORDER = ("upheld", "rejected", "manifestly_unfounded", "duplicate")  # as the figures list them
 
 TRANSITIONS: Mapping[Status, frozenset[Status]] = {
     Status.RECEIVED: frozenset({Status.ACKNOWLEDGED}),
@@ -621,10 +622,12 @@ class PeriodFigures:
     received: int
     decided: int
     median_days_to_decision: float | None  # over complaints decided in this period
+    # Complaints decided in this period, per outcome (upheld, rejected, manifestly_unfounded, duplicate).
+    by_outcome: Mapping[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {"period": self.period, "received": self.received, "decided": self.decided,
-                "median_days_to_decision": self.median_days_to_decision}
+                "median_days_to_decision": self.median_days_to_decision, "by_outcome": dict(self.by_outcome)}
 
 
 def figures(complaints: Iterable[Complaint], period: str = "month") -> list[PeriodFigures]:
@@ -633,15 +636,21 @@ def figures(complaints: Iterable[Complaint], period: str = "month") -> list[Peri
         raise WorkflowError(f"unknown period {period!r} (one of {', '.join(PERIODS)})")
     received: dict[str, int] = {}
     durations: dict[str, list[float]] = {}
+    outcomes: dict[str, dict[str, int]] = {}
     for complaint in complaints:
         key = period_of(complaint.received_at, period)
         received[key] = received.get(key, 0) + 1
         if complaint.decided_at is not None:
             days = (complaint.decided_at - complaint.received_at).total_seconds() / 86400
-            durations.setdefault(period_of(complaint.decided_at, period), []).append(days)
+            decided_in = period_of(complaint.decided_at, period)
+            durations.setdefault(decided_in, []).append(days)
+            if complaint.outcome is not None:
+                counts = outcomes.setdefault(decided_in, {})
+                counts[complaint.outcome.value] = counts.get(complaint.outcome.value, 0) + 1
     rows = []
     for key in sorted(set(received) | set(durations)):
         spans = durations.get(key, [])
         median = round(statistics.median(spans), 2) if spans else None
-        rows.append(PeriodFigures(key, received.get(key, 0), len(spans), median))
+        by_outcome = {o: outcomes.get(key, {}).get(o, 0) for o in OUTCOME_ORDER}
+        rows.append(PeriodFigures(key, received.get(key, 0), len(spans), median, by_outcome))
     return rows

@@ -81,7 +81,13 @@ class PolicyInfo(_Section):
 
 class Crawler(_Section):
     product_token: str = "CopyrightGuardBot"
+    # The shipped placeholder: `crawl` and `serve` refuse it (core/identity.py); `copyright-guard
+    # init` writes a policy with the operator's own identity.
     user_agent: str = "CopyrightGuardBot/0.1 (+https://example.invalid/copyright-guard; compliance@example.invalid)"
+    # Web Bot Auth (docs/crawler-identity.md): an Ed25519 private key file (PEM, relative to the
+    # policy file) turns request signing on; key_directory is the URL sent as Signature-Agent.
+    signing_key: OneLine | None = None
+    key_directory: str | None = None
 
     @field_validator("product_token")
     @classmethod
@@ -99,6 +105,18 @@ class Crawler(_Section):
             raise ValueError("the User-Agent must be printable ASCII on one line (RFC 9110 §5.5)")
         return value
 
+    @field_validator("key_directory")
+    @classmethod
+    def _key_directory_is_a_url(cls, value: str | None) -> str | None:
+        # Sent in every signed request as the Signature-Agent header (a Structured Field string,
+        # RFC 8941 §3.3.3: printable ASCII) and fetched by sites to verify us: an absolute http(s) URL.
+        if value is None:
+            return value
+        if not re.fullmatch(r"https?://[!-~]+", value) or '"' in value or "\\" in value:
+            raise ValueError("an absolute http(s) URL of printable ASCII without quotes or backslashes, "
+                             "e.g. https://crawler.example.com/.well-known/http-message-signatures-directory")
+        return value
+
     @model_validator(mode="after")
     def _user_agent_names_token(self) -> Crawler:
         # The token we match robots.txt groups with must be the one the site sees on the wire;
@@ -107,6 +125,10 @@ class Crawler(_Section):
             raise ValueError(
                 f"user_agent {self.user_agent!r} must contain the product token {self.product_token!r}"
             )
+        # Web Bot Auth requires the Signature-Agent header naming where our keys are published
+        # (draft-ietf-webbotauth-httpsig-protocol §4): a key without a directory verifies nowhere.
+        if (self.signing_key is None) != (self.key_directory is None):
+            raise ValueError("signing_key and key_directory go together: set both to sign requests, or neither")
         return self
 
 
@@ -225,6 +247,9 @@ class Complaints(_Section):
     decide_within_days: float = Field(30.0, gt=0, le=365)
     contact_email: OneLine = "copyright@example.invalid"
     operator_name: OneLine = "Example AI Lab"
+    # Shown on the complaint form (GDPR Art. 13: who processes the personal data, why, how long).
+    # Empty: a default notice naming operator_name and contact_email (web/templates/form.html).
+    privacy_notice: FreeText = ""
 
 
 class Policy(_Section):
@@ -251,6 +276,16 @@ class Policy(_Section):
         """sha256 of the policy text as written (what the store keeps beside it)."""
         text = self.source_text or json.dumps(self.model_dump(mode="json"), sort_keys=True)
         return sha256_hex(text.encode("utf-8"))
+
+    def signing_key_path(self) -> Path | None:
+        """``[crawler] signing_key`` resolved against the policy file's directory (the bundled
+        policy and policies parsed from a string resolve against the working directory)."""
+        if self.crawler.signing_key is None:
+            return None
+        key = Path(self.crawler.signing_key).expanduser()
+        if key.is_absolute() or self.source_name.startswith("<"):
+            return key
+        return Path(self.source_name).parent / key
 
     @cached_property
     def peer_tokens(self) -> frozenset[str]:

@@ -2,7 +2,8 @@
 
 Steps: start every origin of :mod:`copyright_guard.demo.site` on its own 127.0.0.x address; create
 a fresh SQLite audit database and put the ``pirated`` origin on an exclusion list in it; crawl the
-origins' home pages with the ``seeds`` spider (depth 2) under the bundled strict default policy;
+origins' home pages with the ``seeds`` spider (depth 2) under the bundled strict default policy
+with the marked demo identity (core/identity.py);
 then read the run's decisions back from the audit log and print, per URL, the verdict and the
 reason codes beside what the demo site meant to show.
 """
@@ -10,6 +11,7 @@ reason codes beside what the demo site meant to show.
 from __future__ import annotations
 
 import stat
+from importlib import resources
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..core.files import file_kind
+from ..core.identity import demo_policy_text
 from . import site
 from .server import MultiOriginServer
 
@@ -48,6 +51,7 @@ class DemoResult:
         return "\n".join(out)
 
 
+DEFAULT_POLICY = resources.files("copyright_guard.data").joinpath("default.toml")
 DEMO_SOURCE = "copyright-guard demo"  # the source of the demo's exclusion list: marks a demo database
 
 
@@ -146,7 +150,10 @@ def run_demo(
         with tempfile.TemporaryDirectory(prefix="cg-demo-") as tmp:
             seeds = Path(tmp) / "seeds.txt"
             seeds.write_text("".join(server.url(name, "/") + "\n" for name in site.origins()), "utf-8")
-            settings = crawl_settings(db=db_url, log_level="ERROR", extra={
+            # The strict default under a marked demo identity: `crawl` refuses the placeholder one.
+            policy = Path(tmp) / "demo-policy.toml"
+            policy.write_text(demo_policy_text(DEFAULT_POLICY.read_text("utf-8")), "utf-8")
+            settings = crawl_settings(policy=str(policy), db=db_url, log_level="ERROR", extra={
                 "DOWNLOAD_TIMEOUT": 10,
                 "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
                 "LOGSTATS_INTERVAL": 0,

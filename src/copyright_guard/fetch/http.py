@@ -45,7 +45,10 @@ class HttpxTransport:
     it to trust their throw-away certificate. Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, *, verify: bool | str | ssl.SSLContext = True) -> None:
+    def __init__(self, *, verify: bool | str | ssl.SSLContext = True, signer=None) -> None:
+        # signer: a webbotauth.RequestSigner; every request (site-wide files too) is then signed
+        # for Web Bot Auth just before it is sent.
+        self._signer = signer
         self._client = httpx.Client(
             follow_redirects=False,
             trust_env=False,
@@ -58,8 +61,12 @@ class HttpxTransport:
               method: str = "GET") -> FetchOutcome:
         deadline = time.monotonic() + timeout
         try:
+            target = _without_userinfo(url)
+            headers = {"User-Agent": user_agent}
+            if self._signer is not None:
+                headers.update(self._signer.request_headers(method, target, _now()))
             with self._client.stream(
-                method, _without_userinfo(url), headers={"User-Agent": user_agent},
+                method, target, headers=headers,
                 timeout=httpx.Timeout(timeout),
             ) as response:
                 self._client.cookies.clear()  # belt and braces: the jar refuses them anyway

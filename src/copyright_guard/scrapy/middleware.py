@@ -194,17 +194,24 @@ class IdentityGuardMiddleware:
     retrying a 401/402/403/407/451 under another identity would be getting around an access
     restriction. Both are refused with the reason (``IgnoreRequest``), logged as an error and
     counted in ``copyright_guard/refused/<what>``.
+
+    With a signing key in the policy, every request that passes (site-wide files included: they go
+    through the same downloader) is signed here, last, for Web Bot Auth (webbotauth/sign.py); a
+    redirect or retry is a new request object and is signed afresh.
     """
 
-    def __init__(self, product_token: str, recorder: DecisionRecorder) -> None:
+    def __init__(self, product_token: str, recorder: DecisionRecorder, signer: Any = None,
+                 clock: Any = utc_now) -> None:
         self._token = product_token.lower().encode("latin-1")
         self._product_token = product_token
         self._recorder = recorder
+        self._signer = signer
+        self._clock = clock
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> IdentityGuardMiddleware:
         runtime = runtime_for(crawler)
-        return cls(runtime.policy.crawler.product_token, runtime.recorder)
+        return cls(runtime.policy.crawler.product_token, runtime.recorder, runtime.settings.signer)
 
     def process_request(self, request: Request) -> None:
         headers = request.headers
@@ -215,6 +222,9 @@ class IdentityGuardMiddleware:
         if b"Authorization" in headers:
             raise self._refuse("credentials", f"copyright-guard refused {request.url}: it carries an Authorization "
                          "header (credentials are never sent; remove http_user/http_pass or the header)")
+        if self._signer is not None:
+            for name, value in self._signer.request_headers(request.method, request.url, self._clock()).items():
+                headers[name] = value  # replaces a stale signature copied onto a redirect or retry
         return None
 
     def _refuse(self, what: str, message: str) -> IgnoreRequest:

@@ -9,12 +9,17 @@ quietly dropping the component, which would turn a typo into a crawl with no cop
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from scrapy.exceptions import NotConfigured
 from scrapy.settings import BaseSettings
 
+from ..core.identity import placeholder_problem
 from ..core.model import PURPOSES
 from ..core.policy import Policy, PolicyError, load_policy
+
+if TYPE_CHECKING:
+    from ..webbotauth import RequestSigner
 
 # The documented settings and their defaults (README "Crawling with Scrapy" lists each one).
 DEFAULTS: dict[str, object] = {
@@ -45,6 +50,18 @@ class GuardSettings:
     item_field: str
     progress_interval: float
     gc_freeze: bool
+    signer: RequestSigner | None = None  # Web Bot Auth, when the policy names a signing key
+
+
+def request_signer(policy: Policy, settings: BaseSettings | None = None) -> RequestSigner | None:
+    """The policy's Web Bot Auth signer, or ``None`` without ``[crawler] signing_key``."""
+    from ..webbotauth import SigningKeyError, signer_for_policy
+
+    per_slot = settings.getint("CONCURRENT_REQUESTS", 16) if settings is not None else 16
+    try:
+        return signer_for_policy(policy, requests_per_slot=max(per_slot, 1))
+    except SigningKeyError as exc:
+        raise SettingsError(f"COPYRIGHT_GUARD_POLICY: {exc}") from None
 
 
 def _bool(settings: BaseSettings, name: str) -> bool:
@@ -87,6 +104,9 @@ def read_settings(settings: BaseSettings) -> GuardSettings:
         policy = load_policy(policy_path)
     except PolicyError as exc:
         raise SettingsError(f"COPYRIGHT_GUARD_POLICY: {exc}") from None
+    problem = placeholder_problem(policy)
+    if problem:  # every operator would crawl as the same bot with a contact nobody reads
+        raise SettingsError(f"COPYRIGHT_GUARD_POLICY: {problem}")
     purpose = _optional_text(settings, "COPYRIGHT_GUARD_PURPOSE") or policy.purposes.default
     if purpose not in PURPOSES:
         raise SettingsError(
@@ -103,6 +123,7 @@ def read_settings(settings: BaseSettings) -> GuardSettings:
         item_field=item_field or "",
         progress_interval=_number(settings, "COPYRIGHT_GUARD_PROGRESS_INTERVAL", float, 0.0),
         gc_freeze=_bool(settings, "COPYRIGHT_GUARD_GC_FREEZE"),
+        signer=request_signer(policy, settings),
     )
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import NamedTuple
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.engine import Connection, Engine
 
 from .chain import format_time, url_key
@@ -238,3 +238,29 @@ def allowed_decisions_matching(
     else:
         with engine.connect() as conn:
             yield from rows(conn)
+
+
+def target_summary(engine: Engine, *, url: str | None = None, domain: str | None = None, recent: int = 10) -> dict:
+    """What the audit log holds for one complaint target (a URL, or a registered domain): decisions
+    by verdict, items collected (allowed after the response was read), the last collection, the
+    reason codes recorded and the most recent decisions (each a link to its evidence). Bounded: a
+    handful of aggregate queries and ``recent`` rows, however large the log."""
+    if (url is None) == (domain is None):
+        raise ValueError("give a URL or a domain")
+    filters = Filters(url=url) if url is not None else Filters(domain=domain)
+    c = decisions.c
+    with engine.connect() as connection:
+        by_verdict = {row.verdict: row.n for row in connection.execute(
+            filters.apply(select(c.verdict, func.count().label("n"))).group_by(c.verdict))}
+        collected = filters.apply(select(func.count(func.distinct(c.url)), func.max(c.decided_at))).where(
+            c.verdict == "allow", c.stage == "post-fetch")
+        items, last = connection.execute(collected).one()
+        ids = filters.apply(select(c.id))
+        reasons = {row.code: row.n for row in connection.execute(
+            select(decision_reasons.c.code, func.count().label("n")).where(decision_reasons.c.decision_id.in_(ids))
+            .group_by(decision_reasons.c.code).order_by(func.count().desc(), decision_reasons.c.code).limit(20))}
+        latest = [dict(row._mapping) for row in connection.execute(
+            filters.apply(select(c.id, c.url, c.decided_at, c.stage, c.verdict))
+            .order_by(c.decided_at.desc(), c.id).limit(recent))]
+    return {"decisions": sum(by_verdict.values()), "by_verdict": by_verdict, "collected_items": items or 0,
+            "last_collected": last, "reasons": reasons, "recent": latest}

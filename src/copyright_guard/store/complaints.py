@@ -19,7 +19,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError
 
 from ..core import complaints as wf
-from ..core.complaint_messages import message_for
+from ..core.complaint_messages import message_for, receipt_message
 from ..core.complaints import Complaint, ComplaintTarget, Event, ProposedExclusion, Status, Submission, WorkflowError
 from ..core.policy import Complaints as ComplaintRules
 from ..core.list_files import ListDefaults, ListFileError, rows_from_records
@@ -287,6 +287,13 @@ def _insert(connection: Connection, submission: Submission, *, now: datetime, ru
             complaint_id=complaint_id, filename=wf.safe_filename(upload.filename, content_type),
             content_type=content_type, size=len(upload.data),
             sha256=sha256_hex(upload.data), body=upload.data))
+    # The receipt, in the same transaction: a stored complaint always owes it (Measure 1.5: the
+    # complainant knows at once that the complaint arrived, not only at acknowledgement).
+    kind, subject, body = receipt_message(c, operator_name=rules.operator_name, contact_email=rules.contact_email)
+    outbox.queue(connection, complaint_id=complaint_id, kind=kind, to_addr=c.complainant.email,
+                 subject=subject, body=body, now=now)
+    _append(connection, complaint_id, Event(now, SYSTEM, "message", f"{kind} email queued to the complainant",
+                                            subject, public=False))
     # Duplicate detection (same complainant, same target) only flags: a reviewer decides.
     earlier = connection.execute(select(complaints).where(
         func.lower(complaints.c.email) == c.complainant.email.lower(), complaints.c.id != complaint_id)).all()
@@ -408,6 +415,21 @@ def _list_entry(reference: str, entry: ProposedExclusion) -> dict:
     """One entry for the versioned list; ``reference`` makes later decisions cite the complaint."""
     return {"entry": entry.value, "kind": entry.kind, "authority": "complaint",
             "reference": f"complaint {reference}"}
+
+
+def audit_per_target(engine: Engine, complaint: Complaint) -> list[tuple[ComplaintTarget, dict | None]]:
+    """For each target, what the audit log holds (:func:`audit.target_summary`): a URL target that
+    URL, a domain target its whole registered domain (as the exclusion it proposes); a work has no
+    address to look up (``None``). For the reviewer, before deciding."""
+    out: list[tuple[ComplaintTarget, dict | None]] = []
+    for target in complaint.targets:
+        if target.kind is wf.TargetKind.DOMAIN:
+            out.append((target, audit.target_summary(engine, domain=registered_domain(target.value))))
+        elif target.kind is wf.TargetKind.URL:
+            out.append((target, audit.target_summary(engine, url=target.value)))
+        else:
+            out.append((target, None))
+    return out
 
 
 def affected_items(engine: Engine, reference: str, *, actor: str, now: datetime) -> list[dict]:

@@ -40,6 +40,7 @@ def start_run(
     spider: str | None = None,
     run_id: str | None = None,
     exclusion_lists: Mapping[str, int] | None = None,
+    signing_key_id: str | None = None,
 ) -> str:
     """Record a new run (and its policy); returns the run id for :class:`DecisionWriter`.
 
@@ -48,12 +49,16 @@ def start_run(
     the run checks every URL against (``ExclusionIndex.versions``; ``{}`` when none are in force):
     each is recorded with its content hash and entry count (see :func:`exclusion_list_records`).
     ``None`` records nothing (the run row says "unknown", like runs from before revision 0004).
+    ``signing_key_id`` (the Web Bot Auth key id the run signed its requests with) is part of the
+    recorded crawler identity: what the sites saw, ``...; Web Bot Auth keyid <id>``.
     """
     from .. import __version__
 
     run_id = run_id or new_id()
     if crawler is None:
         crawler = f"{policy.crawler.product_token} ({policy.crawler.user_agent})"
+        if signing_key_id:
+            crawler += f"; Web Bot Auth keyid {signing_key_id} ({policy.crawler.key_directory})"
     try:
         with engine.begin() as connection:
             record_policy(connection, policy, now)

@@ -18,10 +18,13 @@ class PolicyVersion:
     hash: str
     name: str
     first_seen: datetime
+    text: str = ""  # the policy file as written (the feed says what changed between versions)
 
 
 def policy_versions(engine: Engine) -> list[PolicyVersion]:
     """Every policy a recorded crawl ran under, newest first."""
-    query = select(policies.c.hash, policies.c.name, policies.c.first_seen).order_by(policies.c.first_seen.desc())
+    query = select(policies.c.hash, policies.c.name, policies.c.first_seen, policies.c.text) \
+        .order_by(policies.c.first_seen.desc(), policies.c.hash)
     with engine.connect() as connection:
-        return [PolicyVersion(row.hash, row.name, parse_time(row.first_seen)) for row in connection.execute(query)]
+        return [PolicyVersion(row.hash, row.name, parse_time(row.first_seen), row.text)
+                for row in connection.execute(query)]

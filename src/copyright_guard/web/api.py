@@ -17,6 +17,7 @@ from ..store import complaints as store
 from ..store.complaints_export import to_json
 from . import security
 from .app import attachment_download, csv_download
+from ..core.complaint_messages import public_wording
 from .public import status_path
 
 router = APIRouter(prefix="/api")
@@ -59,7 +60,8 @@ class Receipt(BaseModel):
 
 class PublicEvent(BaseModel):
     at: str
-    what: str
+    what: str  # the recorded step (``acknowledged -> under_review``), for programs
+    said: str  # the same in plain words, as the status page says it ("We started reviewing your complaint")
     why: str
 
 
@@ -142,7 +144,8 @@ def public_status(request: Request, reference: str,
         acknowledge_due=c.acknowledge_due.isoformat(), decide_due=c.decide_due.isoformat(),
         decided_at=c.decided_at.isoformat() if c.decided_at else None,
         outcome=c.outcome.value if c.outcome else None,
-        history=[PublicEvent(at=e.at.isoformat(), what=e.what, why=e.why) for e in record.events if e.public],
+        history=[PublicEvent(at=e.at.isoformat(), what=e.what, said=public_wording(e.kind, e.what), why=e.why)
+                 for e in record.events if e.public],
     ).model_dump()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from typing import Any
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
 from ..core import complaints as wf
+from ..core.complaint_messages import public_wording
 from ..core.policy import Policy
 from ..store import complaints as store
 from ..store.complaints import ComplaintNotFound
@@ -53,10 +55,13 @@ def create_app(
     max_body_bytes: int = MAX_BODY,
     session_lifetime: int = security.SESSION_LIFETIME,
     clock: Callable[[], datetime] = utc_now,
+    signer: Any = None,
 ) -> FastAPI:
     """The portal for ``engine`` under ``policy``. ``secret_key`` signs session cookies (a random
     one per process when absent: sessions then end when the server restarts). A reviewer's login
-    lasts ``session_lifetime`` seconds, however active the session."""
+    lasts ``session_lifetime`` seconds, however active the session. ``signer`` (a
+    webbotauth.RequestSigner, from the policy's ``[crawler] signing_key``) publishes the crawler's
+    Web Bot Auth key directory."""
     app = FastAPI(
         title="copyright-guard complaints",
         version=__version__,
@@ -67,6 +72,7 @@ def create_app(
     )
     app.state.engine = engine
     app.state.policy = policy
+    app.state.signer = signer
     app.state.clock = clock
     app.state.submit_limiter = security.RateLimiter(submissions_per_hour, 3600)
     app.state.login_limiter = security.RateLimiter(logins_per_15_minutes, 900)
@@ -128,7 +134,9 @@ def _templates() -> Jinja2Templates:
     env = templates.env
     assert env.autoescape, "templates must autoescape: complaint text is untrusted"
     env.globals["labels"] = {str(k): v for k, v in wf.LABELS.items()}
+    env.filters["public_wording"] = lambda event: public_wording(event.kind, event.what)
     env.globals["Status"] = wf.Status
+    env.globals["outcome_order"] = wf.OUTCOME_ORDER
     env.globals["Role"] = wf.Role
     env.globals["ComplaintType"] = wf.ComplaintType
     env.filters["number"] = lambda value: f"{value:g}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ..core import complaints as wf
@@ -31,7 +31,10 @@ def complaint_detail(request: Request, reference: str) -> Response:
     return _detail(request, reference)
 
 
-def _detail(request: Request, reference: str, *, affected: list | None = None, error: str = "", status: int = 200) -> Response:
+def _detail(request: Request, reference: str, *, affected: list | None = None, error: str = "", status: int = 200,
+            form: str = "", given: dict | None = None) -> Response:
+    """The complaint page. After a refused action, ``form`` names the form that failed and
+    ``given`` holds what the reviewer typed in it, shown again (nothing typed is lost)."""
     app = request.app
     record = store.load(app.state.engine, reference)
     complaint = record.complaint
@@ -39,6 +42,8 @@ def _detail(request: Request, reference: str, *, affected: list | None = None, e
         "record": record, "c": complaint, "late": wf.overdue(complaint, app.state.clock()),
         "next_statuses": sorted(wf.TRANSITIONS[complaint.status], key=list(wf.Status).index),
         "proposals": wf.proposed_exclusions(complaint), "affected": affected, "error": error,
+        "audit": store.audit_per_target(app.state.engine, complaint),
+        "failed_form": form, "given": given or {},
     }, status=status)
 
 
@@ -57,7 +62,8 @@ async def transition(request: Request, reference: str, reviewer: str = Depends(s
                          why=security.form_text(form, "why"), now=app.state.clock(), rules=app.state.policy.complaints,
                          duplicate_of=security.form_text(form, "duplicate_of"))
     except wf.WorkflowError as exc:
-        return _detail(request, reference, error=str(exc), status=_status(exc))
+        given = {name: security.form_text(form, name) for name in ("to", "why", "duplicate_of")}
+        return _detail(request, reference, error=str(exc), status=_status(exc), form="transition", given=given)
     return RedirectResponse(f"/review/complaints/{reference}", status_code=303)
 
 
@@ -69,7 +75,8 @@ async def note(request: Request, reference: str, reviewer: str = Depends(securit
         store.add_note(request.app.state.engine, reference, actor=reviewer, text=security.form_text(form, "text"),
                        now=request.app.state.clock(), public=security.form_text(form, "public") == "yes")
     except wf.WorkflowError as exc:
-        return _detail(request, reference, error=str(exc), status=_status(exc))
+        given = {name: security.form_text(form, name) for name in ("text", "public")}
+        return _detail(request, reference, error=str(exc), status=_status(exc), form="note", given=given)
     return RedirectResponse(f"/review/complaints/{reference}", status_code=303)
 
 
@@ -83,7 +90,8 @@ async def exclusions(request: Request, reference: str, reviewer: str = Depends(s
         store.add_exclusions(request.app.state.engine, reference, [wf.ProposedExclusion(kind, v) for v in values],
                              actor=reviewer, why=security.form_text(form, "why"), now=request.app.state.clock())
     except wf.WorkflowError as exc:
-        return _detail(request, reference, error=str(exc), status=_status(exc))
+        given = {"kind": kind, "values": security.form_text(form, "values"), "why": security.form_text(form, "why")}
+        return _detail(request, reference, error=str(exc), status=_status(exc), form="exclusions", given=given)
     return RedirectResponse(f"/review/complaints/{reference}", status_code=303)
 
 
@@ -97,6 +105,34 @@ async def affected(request: Request, reference: str, reviewer: str = Depends(sec
 @router.get("/complaints/{reference}/attachments/{attachment_id}")
 def attachment(request: Request, reference: str, attachment_id: int) -> Response:
     return attachment_download(request, reference, attachment_id)
+
+
+@router.get("/evidence")
+def evidence_page(request: Request, url: str = "") -> Response:
+    """Every decision recorded for one URL with its reasons and evidence (``audit explain``)."""
+    from ..store.audit import explain
+
+    if not url.strip():
+        return RedirectResponse("/review", status_code=303)
+    return render(request, "review_evidence.html", {"explanation": explain(request.app.state.engine, url[:4000])})
+
+
+@router.get("/evidence/{sha256}")
+def evidence_bytes(request: Request, sha256: str) -> Response:
+    """The evidence bytes with that hash, as a download (never rendered: they are a site's bytes)."""
+    from sqlalchemy import select
+
+    from ..store.schema import evidence
+
+    if not (len(sha256) == 64 and all(ch in "0123456789abcdef" for ch in sha256)):
+        raise HTTPException(404)
+    with request.app.state.engine.connect() as connection:
+        row = connection.execute(select(evidence.c.body).where(evidence.c.sha256 == sha256)).first()
+    if row is None or row.body is None:
+        raise HTTPException(404)
+    return Response(bytes(row.body), media_type="application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="evidence-{sha256[:16]}.bin"',
+                             "X-Content-Type-Options": "nosniff"})
 
 
 @router.get("/export.csv")

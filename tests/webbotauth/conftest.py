@@ -1,0 +1,8 @@
+"""Fixtures for the Web Bot Auth tests; verifier.py is the independent verifier they use."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
