@@ -92,7 +92,8 @@ def test_addons_from_the_command_line_are_added_to_the_addon_never_instead_of_it
 
 
 @pytest.mark.parametrize(("db_url", "words"), [
-    ("foo", ["'foo': not a database URL"]),
+    ("postgresql://u@h:port/db", ["'postgresql://u@h:port/db': not a database URL"]),
+    ("{tmp}/notadb.db", ["notadb.db: not an SQLite database"]),  # a plain path means SQLite
     ("sqlite:///{tmp}/notadb.db", ["notadb.db: not an SQLite database"]),
     ("sqlite:///{tmp}/missing-dir/audit.db", ["does not exist"]),
 ])
@@ -116,7 +117,7 @@ def test_a_missing_list_the_policy_names_stops_the_crawl_before_it_starts(tmp_pa
     assert result.exit_code == 2, result.output
     assert result.output.strip().splitlines() == [
         "Error: the policy names exclusion list 'court-orders', which is not in the database (import it with: "
-        "copyright-guard lists import FILE --name court-orders) (hint: see README 'Crawling with Scrapy')"]
+        "copyright-guard lists import FILE --name court-orders) (hint: see docs/scrapy.md)"]
 
 
 @pytest.mark.parametrize("kind", ["directory", "fifo"])

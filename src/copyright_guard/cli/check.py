@@ -35,8 +35,8 @@ EXIT_DENIED = 1
 @click.option("--purpose", type=click.Choice(PURPOSES), help="Purpose to decide for. Default: the policy's.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @click.option("--no-fetch", is_flag=True, help="Stop after the pre-fetch decision; do not request the URL itself.")
-@click.option("--db", "db_url", metavar="URL",
-              help=f"Database with the exclusion lists. Default: ${DB_ENV}, else ./copyright-guard.db if it exists.")
+@click.option("--db", "db_url", metavar="URL|FILE",
+              help=f"Database with the exclusion lists (SQLAlchemy URL, or a file path meaning SQLite). Default: ${DB_ENV}, else ./copyright-guard.db if it exists.")
 def check(url: str, policy_file: str | None, purpose: str | None, as_json: bool, no_fetch: bool,
           db_url: str | None) -> None:
     """Decide whether URL may be collected, printing the verdict and every reason with its evidence.
@@ -100,7 +100,7 @@ def _load_exclusions(db_url: str | None, policy: Policy) -> tuple[ExclusionIndex
         with engine.connect() as connection:
             in_force = exclusion_list_records(connection, index.versions)
     except (ListError, StoreError) as exc:
-        raise CLIError(str(exc), "see README 'Exclusion lists'") from None
+        raise CLIError(str(exc), "see docs/lists.md") from None
     finally:
         engine.dispose()
     names = ", ".join(policy.exclusions.lists) if policy.exclusions.lists else "every active list"

@@ -423,7 +423,7 @@ def smtp_settings(options: dict, policy):
     try:
         return settings_from(values, default_sender=policy.complaints.contact_email)
     except SMTPConfigError as exc:
-        raise CLIError(str(exc), "see README 'Complaints' for the SMTP settings") from None
+        raise CLIError(str(exc), "see docs/complaints.md for the SMTP settings") from None
 
 
 @complaints_group.command("outbox")

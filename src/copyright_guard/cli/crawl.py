@@ -112,8 +112,9 @@ def next_steps(summary, example_url: str | None = None) -> str:
 @click.option("--url", "urls", multiple=True, metavar="URL", help="A seed URL (repeatable), instead of or besides --seeds.")
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False),
               help="Policy file (TOML). Default: the bundled strict default (policies/default.toml).")
-@click.option("--db", "db_url", metavar="URL",
-              help="Audit database (SQLAlchemy URL). Default: $COPYRIGHT_GUARD_DB, else sqlite:///copyright-guard.db.")
+@click.option("--db", "db_url", metavar="URL|FILE",
+              help="Audit database (SQLAlchemy URL, or a file path meaning SQLite). "
+                   "Default: $COPYRIGHT_GUARD_DB, else copyright-guard.db.")
 @click.option("--purpose", type=click.Choice(PURPOSES), help="Purpose to decide for. Default: the policy's.")
 @click.option("--depth", type=click.IntRange(min=0), default=2, show_default=True,
               help="Links to follow from a seed, within the seeds' sites (`seeds` spider).")
@@ -160,7 +161,7 @@ def crawl(spider: str, seeds_file: str | None, urls: tuple[str, ...], policy_fil
         settings = crawl_settings(policy=policy_file, db=db_url, purpose=purpose, output=output,
                                   log_level=log_level, extra=extra)
     except SettingsError as exc:
-        raise CLIError(str(exc), "see README 'Crawling with Scrapy'") from None
+        raise CLIError(str(exc), "see docs/scrapy.md") from None
     except StoreError as exc:  # the audit database, opened before the crawl starts
         raise CLIError(str(exc), "check --db / $COPYRIGHT_GUARD_DB") from None
     spider_args = {"seeds": seeds_file, "urls": ",".join(urls) or None}

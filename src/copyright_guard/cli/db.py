@@ -10,11 +10,12 @@ from ..store.db import StoreError, connect, create, describe, one_line, resolve_
 from .errors import CLIError
 
 HINT = "check --db / $COPYRIGHT_GUARD_DB"
-DB_HELP = "Database URL (default: $COPYRIGHT_GUARD_DB, else sqlite:///copyright-guard.db)."
+DB_HELP = ("Audit database: an SQLAlchemy URL, or a file path meaning SQLite "
+           "(default: $COPYRIGHT_GUARD_DB, else copyright-guard.db).")
 
 
 def db_option(function):
-    return click.option("--db", "db_url", metavar="URL", default=None, help=DB_HELP)(function)
+    return click.option("--db", "db_url", metavar="URL|FILE", default=None, help=DB_HELP)(function)
 
 
 def open_engine(db_url: str | None, *, must_exist: bool = True):

@@ -15,7 +15,7 @@ def policy_or_fail(path: str | None) -> Policy:
     try:
         return load_policy(path)
     except PolicyError as exc:
-        raise CLIError(str(exc), "see README 'Policy files' for every key") from None
+        raise CLIError(str(exc), "see docs/policy.md for every key") from None
 
 
 @click.group("policy")

@@ -16,7 +16,7 @@ from scrapy.settings import BaseSettings
 from ..core.model import PURPOSES
 from ..core.policy import Policy, PolicyError, load_policy
 
-# The documented settings and their defaults (README "Crawling with Scrapy" lists each one).
+# The documented settings and their defaults (docs/scrapy.md "Settings" lists each one).
 DEFAULTS: dict[str, object] = {
     "COPYRIGHT_GUARD_ENABLED": True,
     "COPYRIGHT_GUARD_POLICY": None,  # None: the bundled strict default (policies/default.toml)

@@ -1,7 +1,7 @@
 """Opening the database: URL resolution, SQLite pragmas, schema checks and Alembic migrations.
 
 ``connect(None)`` uses ``$COPYRIGHT_GUARD_DB`` or ``sqlite:///copyright-guard.db`` (in the current
-directory). An empty database is created and migrated to the newest revision; an older one is
+directory); a plain file path instead of a URL means that SQLite file. An empty database is created and migrated to the newest revision; an older one is
 migrated; anything else (a corrupt file, another application's tables, a revision newer than this
 software) is a :class:`StoreError` whose message is one line.
 """
@@ -9,6 +9,7 @@ software) is a :class:`StoreError` whose message is one line.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import zlib
 from collections.abc import Iterator
@@ -49,8 +50,18 @@ class StoreError(RuntimeError):
     """The audit database is unusable. ``str()`` is one line: the cause and, where useful, a hint."""
 
 
-def resolve_url(url: str | None = None) -> str:
-    return url or os.environ.get(ENV_VAR) or DEFAULT_URL
+# An SQLAlchemy URL starts with its dialect and "://" (RFC 3986 scheme characters); anything else
+# given as --db, $COPYRIGHT_GUARD_DB or COPYRIGHT_GUARD_DB is a file path, meaning SQLite.
+_URL_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def resolve_url(url: str | os.PathLike | None = None) -> str:
+    """The database URL to open: ``url``, else ``$COPYRIGHT_GUARD_DB``, else the default. A plain
+    file path (``audit.db``, ``/var/lib/cg/audit.db``) means that SQLite file."""
+    raw = os.fspath(url) if url else (os.environ.get(ENV_VAR) or DEFAULT_URL)
+    if _URL_PREFIX.match(raw):
+        return raw
+    return f"sqlite:///{raw}"
 
 
 def describe(url: str | URL) -> str:
@@ -150,8 +161,8 @@ def create(url: str | None = None, *, must_exist: bool = False) -> Engine:
     raw = resolve_url(url)
     try:
         sa_url = make_url(raw)
-    except ArgumentError:
-        raise StoreError(f"{raw!r}: not a database URL (e.g. sqlite:///audit.db or postgresql://user@host/db)") from None
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise StoreError(f"{raw!r}: not a database URL or file path (e.g. audit.db, sqlite:///audit.db or postgresql://user@host/db)") from None
     if sa_url.drivername == "postgresql":
         sa_url = sa_url.set(drivername="postgresql+psycopg")  # psycopg 3 is the driver we ship
     if sa_url.get_backend_name() == "sqlite":
