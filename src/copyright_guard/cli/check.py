@@ -31,7 +31,7 @@ EXIT_DENIED = 1
 @click.command("check")
 @click.argument("url")
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False),
-              help="Policy file (TOML). Default: the bundled strict default (policies/default.toml).")
+              help="Policy file (TOML), or a bundled policy by name. Default: strict-default (bundled).")
 @click.option("--purpose", type=click.Choice(PURPOSES), help="Purpose to decide for. Default: the policy's.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @click.option("--no-fetch", is_flag=True, help="Stop after the pre-fetch decision; do not request the URL itself.")

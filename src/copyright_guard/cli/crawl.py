@@ -111,7 +111,7 @@ def next_steps(summary, example_url: str | None = None) -> str:
               help="Seed URLs, one per line (# comments allowed). For `sitemap`: sitemap or site URLs.")
 @click.option("--url", "urls", multiple=True, metavar="URL", help="A seed URL (repeatable), instead of or besides --seeds.")
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False),
-              help="Policy file (TOML). Default: the bundled strict default (policies/default.toml).")
+              help="Policy file (TOML), or a bundled policy by name. Default: strict-default (bundled).")
 @click.option("--db", "db_url", metavar="URL|FILE",
               help="Audit database (SQLAlchemy URL, or a file path meaning SQLite). "
                    "Default: $COPYRIGHT_GUARD_DB, else copyright-guard.db.")

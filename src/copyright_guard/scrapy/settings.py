@@ -26,6 +26,7 @@ DEFAULTS: dict[str, object] = {
     "COPYRIGHT_GUARD_ITEM_FIELD": "copyright_guard_decision_id",
     "COPYRIGHT_GUARD_PROGRESS_INTERVAL": 60.0,  # seconds between progress log lines; 0 = off
     "COPYRIGHT_GUARD_GC_FREEZE": True,  # gc.freeze() the start-up objects while guarded spiders run (gcfreeze.py)
+    "COPYRIGHT_GUARD_LOG_DENIALS": True,  # one INFO line per denied URL (URL, stage, reason codes)
 }
 
 # Scrapy's own robots.txt middleware, which ours replaces (peers.md: it fails open on 5xx/errors).
@@ -45,6 +46,7 @@ class GuardSettings:
     item_field: str
     progress_interval: float
     gc_freeze: bool
+    log_denials: bool = True
 
 
 def _bool(settings: BaseSettings, name: str) -> bool:
@@ -82,7 +84,7 @@ def read_settings(settings: BaseSettings) -> GuardSettings:
     """Validate every ``COPYRIGHT_GUARD_*`` setting. Raises NotConfigured only when disabled."""
     if not _bool(settings, "COPYRIGHT_GUARD_ENABLED"):
         raise NotConfigured("COPYRIGHT_GUARD_ENABLED is False: copyright-guard is off for this crawl")
-    policy_path = _optional_text(settings, "COPYRIGHT_GUARD_POLICY")
+    policy_path = _optional_text(settings, "COPYRIGHT_GUARD_POLICY")  # a bundled name or a file
     try:
         policy = load_policy(policy_path)
     except PolicyError as exc:
@@ -103,6 +105,7 @@ def read_settings(settings: BaseSettings) -> GuardSettings:
         item_field=item_field or "",
         progress_interval=_number(settings, "COPYRIGHT_GUARD_PROGRESS_INTERVAL", float, 0.0),
         gc_freeze=_bool(settings, "COPYRIGHT_GUARD_GC_FREEZE"),
+        log_denials=_bool(settings, "COPYRIGHT_GUARD_LOG_DENIALS"),
     )
 
 

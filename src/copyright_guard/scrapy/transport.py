@@ -27,6 +27,7 @@ from scrapy.http import Response
 from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet.defer import Deferred, gatherResults
+from twisted.python.failure import Failure
 
 from ..core.evaluate import SiteView
 from ..core.exclusions import ExclusionIndex
@@ -117,11 +118,12 @@ class EngineSiteFiles:
             except BaseException as exc:  # a bug, not an HTTP failure: fail every waiter closed
                 del self._pending_views[origin]
                 pending.errback(exc)
+                pending.addErrback(lambda _failure: None)  # each waiter got its own copy
                 raise
             del self._pending_views[origin]
             pending.callback(view)
             return view
-        return await maybe_deferred_to_future(pending)
+        return await maybe_deferred_to_future(_another_waiter(pending))
 
     # -- fetching --------------------------------------------------------------------------------
 
@@ -152,13 +154,14 @@ class EngineSiteFiles:
             return previous
         pending = self._pending.get(key)
         if pending is not None:
-            return await maybe_deferred_to_future(pending)
+            return await maybe_deferred_to_future(_another_waiter(pending))
         pending = self._pending[key] = Deferred()
         try:
             site_file = await self._run(SiteFileFetch(kind, origin, self._policy, now, previous, url=url))
         except BaseException as exc:
             del self._pending[key]
             pending.errback(exc)
+            pending.addErrback(lambda _failure: None)  # each waiter got its own copy
             raise
         self.cache.put(site_file)
         del self._pending[key]
@@ -238,3 +241,17 @@ class EngineSiteFiles:
 def _describe(exc: BaseException) -> str:
     text = one_line(str(exc)) or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if type(exc).__name__ not in text else text
+
+
+def _another_waiter(pending: Deferred) -> Deferred:
+    """A Deferred of its own for one more waiter on ``pending``. Awaiting a Deferred (Twisted's
+    ``asFuture``) consumes its result: a third request for a new origin, waiting on the same
+    Deferred as the second, got ``None`` instead of the site view and was refused as undecidable."""
+    mine: Deferred = Deferred()
+
+    def relay(result: Any) -> Any:
+        (mine.errback if isinstance(result, Failure) else mine.callback)(result)
+        return result
+
+    pending.addBoth(relay)
+    return mine

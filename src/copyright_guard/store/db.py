@@ -8,6 +8,7 @@ software) is a :class:`StoreError` whose message is one line.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -224,9 +225,26 @@ def _one_transaction(connection: Connection) -> Iterator[None]:
         driver.isolation_level = mode
 
 
+@contextmanager
+def _quiet_alembic() -> Iterator[None]:
+    """Alembic logs a dozen INFO lines per migration ("Context impl SQLiteImpl", "Running upgrade
+    ..."), which would land in every new crawl's log. They are kept back unless someone asked for
+    them by giving the ``alembic`` logger a level of its own (``logging.getLogger("alembic")
+    .setLevel(logging.INFO)``); warnings and errors always pass."""
+    alembic_logger = logging.getLogger("alembic")
+    if alembic_logger.level != logging.NOTSET:
+        yield
+        return
+    alembic_logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        alembic_logger.setLevel(logging.NOTSET)
+
+
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
     """Migrate to ``revision``; returns (before, after). Serialised across processes on PostgreSQL."""
-    with _MIGRATION_LOCK, engine.connect() as connection:
+    with _MIGRATION_LOCK, _quiet_alembic(), engine.connect() as connection:
         if engine.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _PG_LOCK_KEY})
             connection.commit()
