@@ -16,6 +16,7 @@ import click
 
 from ..core import complaints as wf
 from ..core.files import InputFileError, read_input_file
+from ..core.text import problems_line
 from ..store import complaints as store
 from ..store import outbox, reviewers
 from ..store.complaints_export import to_csv, to_json
@@ -124,8 +125,7 @@ def submit_command(name, organisation, email, role, kind, description, descripti
         "name": name, "organisation": organisation, "email": email, "role": role, "type": kind,
         "description": description or "", "urls": list(urls), "domains": list(domains), "works": list(works)})
     if errors:
-        field, message = next(iter(errors.items()))
-        raise CLIError(f"{field}: {message}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
+        raise CLIError(problems_line([f"{field}: {message}" for field, message in errors.items()]))
     uploads = []
     for path in attachments:
         content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"

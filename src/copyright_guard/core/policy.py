@@ -21,7 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from .exclusions import LIST_NAME_RE
 from .files import InputFileError, read_input_file
 from .model import PURPOSES, sha256_hex
-from .text import has_hidden_characters
+from .text import has_hidden_characters, problems_line
 
 # RFC 9309 §2.2.1: product-token = identifier / "*"; identifier = 1*(%x2D / %x41-5A / %x5F / %x61-7A)
 PRODUCT_TOKEN_RE = re.compile(r"[A-Za-z_-]+")
@@ -298,8 +298,7 @@ def parse_policy(text: str, name: str = "<string>") -> Policy:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
         errors = _relevant(exc.errors())
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise PolicyError(f"{name}: {_describe(errors[0])}{more}") from None
+        raise PolicyError(f"{name}: {problems_line([_describe(error) for error in errors])}") from None
     return policy.model_copy(update={"source_text": text, "source_name": name})
 
 
