@@ -124,8 +124,15 @@ def test_a_missing_list_the_policy_names_stops_the_crawl_before_it_starts(tmp_pa
 def test_an_output_that_is_no_file_is_refused_before_the_crawl(tmp_path, db, kind):
     out = tmp_path / "out"
     out.mkdir() if kind == "directory" else os.mkfifo(out)  # a FIFO without a reader: the crawl's start hung
-    with pytest.raises(SettingsError, match=f"--output {out}: "):
+    with pytest.raises(SettingsError, match=f"--out {out}: "):
         crawl_settings(db=db, output=str(out))
+
+
+def test_an_output_in_a_missing_directory_is_refused_like_the_database(tmp_path, db):
+    out = tmp_path / "no" / "such" / "items.jsonl"
+    with pytest.raises(SettingsError, match=f"--out {out}: directory {out.parent} does not exist"):
+        crawl_settings(db=db, output=str(out))
+    assert not (tmp_path / "no").exists()  # never created
 
 
 ROUTES = {

@@ -118,8 +118,9 @@ def next_steps(summary, example_url: str | None = None) -> str:
 @click.option("--purpose", type=click.Choice(PURPOSES), help="Purpose to decide for. Default: the policy's.")
 @click.option("--depth", type=click.IntRange(min=0), default=2, show_default=True,
               help="Links to follow from a seed, within the seeds' sites (`seeds` spider).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Write the collected items as JSON lines (each with copyright_guard_decision_id).")
+@click.option("--out", "-o", "--output", "output", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write the collected items as JSON lines (each with copyright_guard_decision_id); "
+                   "--output is an older spelling.")
 @click.option("--progress", "progress_interval", type=PROGRESS_SECONDS, default=5.0, show_default=True,
               help="Seconds between progress lines on stderr (0: none).")
 @click.option("--set", "scrapy_settings", multiple=True, metavar="NAME=VALUE",
@@ -189,8 +190,9 @@ def _report_feed_errors(summary) -> None:
 
 
 @click.command("demo")
-@click.option("--db", "db_path", default="copyright-guard-demo.db", show_default=True, metavar="FILE",
-              help="SQLite file for the demo's audit log (replaced on each run).")
+@click.option("--db", "db_path", default="copyright-guard-demo.db", show_default=True, metavar="URL|FILE",
+              help="The demo's audit log: an SQLite file, as a path or an sqlite:/// URL "
+                   "(an earlier demo database there is replaced).")
 @click.option("--progress", "progress_interval", type=PROGRESS_SECONDS, default=5.0, show_default=True,
               help="Seconds between progress lines on stderr (0: none).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -38,7 +40,8 @@ def db_group() -> None:
 
 @db_group.command("upgrade")
 @db_option
-def upgrade_command(db_url: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def upgrade_command(db_url: str | None, as_json: bool) -> None:
     """Create the schema in an empty database, or migrate an older one to the newest revision.
 
     Safe to run while crawlers are stopped; on PostgreSQL concurrent runs wait for each other.
@@ -61,7 +64,9 @@ def upgrade_command(db_url: str | None) -> None:
     finally:
         if engine is not None:
             engine.dispose()
-    if before == after:
+    if as_json:
+        click.echo(json.dumps({"db": where, "before": before, "after": after, "migrated": before != after}))
+    elif before == after:
         click.echo(f"{where}: already at the newest schema revision {after}")
     else:
         click.echo(f"{where}: migrated from {before or 'an empty database'} to {after}")

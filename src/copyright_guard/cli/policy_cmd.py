@@ -30,7 +30,8 @@ def policy_group() -> None:
 
 @policy_group.command("validate")
 @click.argument("file", type=click.Path(dir_okay=False))
-def validate(file: str) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def validate(file: str, as_json: bool) -> None:
     """Check a policy file; print its hash, or one line naming the key that is wrong (exit 2).
 
     \b
@@ -38,6 +39,9 @@ def validate(file: str) -> None:
       copyright-guard policy validate policies/default.toml
     """
     policy = policy_or_fail(file)
+    if as_json:
+        click.echo(json.dumps({"file": file, "valid": True, "name": policy.policy.name, "sha256": policy.hash}))
+        return
     click.echo(f"{file}: valid policy {policy.policy.name!r} (sha256 {policy.hash})")
 
 

@@ -89,7 +89,9 @@ def bounded_lines(stream: IO[str], limit: int = MAX_LINE_CHARS) -> Iterator[str]
 def read_export(lines: Iterable[str], fmt: str) -> Iterator[dict]:
     """Rows of an export as dicts of the stored columns (reasons back as canonical JSON text)."""
     if fmt == "csv":
-        for record in csv.DictReader(lines):
+        reader = csv.DictReader(lines)
+        _check_columns(reader.fieldnames or [], "the CSV header")
+        for record in reader:
             record["seq"] = int(record["seq"])
             record.pop("reason_codes", None)
             yield record
@@ -100,10 +102,26 @@ def read_export(lines: Iterable[str], fmt: str) -> Iterator[dict]:
                     record = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise ValueError(f"line {number}: not JSON ({exc.msg})") from None
+                if not isinstance(record, dict):
+                    raise ValueError(f"line {number}: not a JSON object")
+                _check_columns(record, f"line {number}")
                 record["reasons"] = canonical_json(record["reasons"])
                 yield record
     else:
         raise ValueError(f"unknown export format {fmt!r} (choose {' or '.join(FORMATS)})")
+
+
+# What verifying a row needs: the chained fields, the links and the run.
+REQUIRED_COLUMNS = ("run_id", *CHAIN_FIELDS, "prev_hash", "row_hash")
+
+
+def _check_columns(present: Iterable[str], where: str) -> None:
+    """A file from elsewhere (another tool's CSV, a hand-edited export) is named for what it lacks,
+    every missing column at once, not for the first one a reader trips over."""
+    missing = [name for name in REQUIRED_COLUMNS if name not in set(present)]
+    if missing:
+        raise ValueError(f"{where} lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                         "of a copyright-guard export")
 
 
 def chain_rows(records: Iterable[dict]) -> Iterator[tuple[str, tuple]]:
