@@ -110,3 +110,23 @@ def test_an_output_file_in_a_missing_directory_is_refused(tmp_path):
         assert result.exit_code == 2 and result.output.count("\n") == 1, (command_line, result.output)
         assert f"--out {out}: " in result.output
     assert not (tmp_path / "no").exists()
+
+
+def test_the_top_level_help_lists_each_command_by_its_own_short_help():
+    # `copyright-guard --help` reads SHORT_HELP instead of importing every command module.
+    from copyright_guard.cli import LAZY_COMMANDS, SHORT_HELP
+
+    ctx = click.Context(main)
+    assert set(SHORT_HELP) == set(LAZY_COMMANDS)
+    for name in LAZY_COMMANDS:
+        assert SHORT_HELP[name] == main.get_command(ctx, name).get_short_help_str(limit=1000), name
+
+
+def test_the_top_level_help_imports_no_command_module():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom copyright_guard.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('scrapy', 'fastapi', 'sqlalchemy', 'httpx')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "check" in done.stdout and done.stdout.strip().endswith("[]"), done.stdout[-500:]
