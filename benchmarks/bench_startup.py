@@ -1,6 +1,7 @@
 """Start-up cost of the CLI and the Scrapy add-on: wall time of fresh processes, median of N runs.
 
     python benchmarks/bench_startup.py [--runs 7]
+    PYTHONPATH=/path/to/other/checkout/src python benchmarks/bench_startup.py   # the same, for another version
 
 Each case is a new interpreter (imports are what is measured, so nothing may be cached in-process);
 the add-on is compared with Scrapy alone in the same run, so machine load affects both alike.
@@ -10,6 +11,7 @@ the add-on is compared with Scrapy alone in the same run, so machine load affect
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import subprocess
@@ -18,6 +20,8 @@ import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+# PYTHONPATH=<another checkout>/src measures that checkout with this environment (a "before" figure).
+ENV = {"PATH": str(BIN), **({"PYTHONPATH": os.environ["PYTHONPATH"]} if os.environ.get("PYTHONPATH") else {})}
 CASES = {
     "scrapy alone (import scrapy.crawler)": [sys.executable, "-c", "import scrapy.crawler"],
     "scrapy + the add-on's components": [sys.executable, "-c",
@@ -33,7 +37,7 @@ def run(command: list[str]) -> tuple[float, float]:
     """(wall seconds, CPU seconds of the child). CPU time is what a loaded machine distorts least."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={"PATH": str(BIN)}, check=False)
+    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV, check=False)
     elapsed = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in (0, 1):
