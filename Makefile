@@ -2,7 +2,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup system-deps demo test bench clean
+.PHONY: setup system-deps demo test docs bench clean
 
 setup: $(VENV)/.installed
 
@@ -19,11 +19,16 @@ system-deps:
 demo: setup
 	$(BIN)/copyright-guard demo
 
-test: setup system-deps
+# The documentation site (mkdocs.yml, docs/): --strict makes a broken link, a missing page or a
+# stale anchor an error, so `make test` (and CI) fail on them. site/ is git-ignored.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
+
+test: setup system-deps docs
 	$(BIN)/python -m pytest
 
 bench: setup
 	bash benchmarks/run_all.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache copyright-guard.db*
+	rm -rf $(VENV) .pytest_cache site copyright-guard.db*

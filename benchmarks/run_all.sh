@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every benchmark once, each beside its own baseline in the same run (see README "Benchmarks").
+# Runs every benchmark once, each beside its own baseline in the same run (see docs/benchmarks.md).
 # Usage: make bench   (or: bash benchmarks/run_all.sh)   Results are printed, nothing is written.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,3 +10,5 @@ for bench in bench_decisions bench_post_fetch bench_optouts bench_exclusions ben
 done
 echo; echo "## bench_store"; "$PY" benchmarks/bench_store.py
 echo; echo "## bench_crawl"; "$PY" benchmarks/bench_crawl.py --gc --runs 3
+echo; echo "## bench_startup"; "$PY" benchmarks/bench_startup.py
+echo; echo "## bench_check_batch"; "$PY" benchmarks/bench_check_batch.py

@@ -1,7 +1,7 @@
 """Every example and vector of the opt-out conformance data (tests/data/{tdmrep,aipref,
 spawning_datadiligence,ai_txt} and crawler-commons' Content-Signal robots.txt files), data-driven.
 
-Deliberate deviations from a vector are asserted as such here and listed in README "Conformance".
+Deliberate deviations from a vector are asserted as such here and listed in docs/conformance-overview.md.
 """
 
 from __future__ import annotations

@@ -125,9 +125,17 @@ def test_malformed_files_are_one_line_errors_naming_the_line(data, name, expecte
     assert expected in error(data, name)
 
 
-def test_every_problem_is_counted_but_the_first_is_named():
+def test_every_problem_is_named_in_one_line():
     data = b"domain,authority,reference\nco.uk,A,1\nok.example,A,2\nlocalhost,A,3\nx..y,A,4\n"
-    assert error(data).startswith("list.csv line 2: 'co.uk' is a public suffix") and error(data).endswith("(and 2 more problems)")
+    message = error(data)
+    assert message.startswith("list.csv line 2: 'co.uk' is a public suffix")
+    assert "; list.csv line 4: " in message and "; list.csv line 5: " in message and "more problem" not in message
+
+
+def test_the_problems_named_are_bounded():
+    data = b"domain,authority,reference\n" + b"".join(b"co.uk,A,%d\n" % n for n in range(25))
+    message = error(data)
+    assert message.count("is a public suffix") == 20 and message.endswith("; and 5 more problems")
 
 
 def test_huge_files_are_refused_before_parsing(monkeypatch):

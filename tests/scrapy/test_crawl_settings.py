@@ -94,7 +94,8 @@ def test_addons_from_the_command_line_are_added_to_the_addon_never_instead_of_it
 
 
 @pytest.mark.parametrize(("db_url", "words"), [
-    ("foo", ["'foo': not a database URL"]),
+    ("postgresql://u@h:port/db", ["'postgresql://u@h:port/db': not a database URL"]),
+    ("{tmp}/notadb.db", ["notadb.db: not an SQLite database"]),  # a plain path means SQLite
     ("sqlite:///{tmp}/notadb.db", ["notadb.db: not an SQLite database"]),
     ("sqlite:///{tmp}/missing-dir/audit.db", ["does not exist"]),
 ])
@@ -118,15 +119,22 @@ def test_a_missing_list_the_policy_names_stops_the_crawl_before_it_starts(tmp_pa
     assert result.exit_code == 2, result.output
     assert result.output.strip().splitlines() == [
         "Error: the policy names exclusion list 'court-orders', which is not in the database (import it with: "
-        "copyright-guard lists import FILE --name court-orders) (hint: see README 'Crawling with Scrapy')"]
+        "copyright-guard lists import FILE --name court-orders) (hint: see docs/scrapy.md)"]
 
 
 @pytest.mark.parametrize("kind", ["directory", "fifo"])
 def test_an_output_that_is_no_file_is_refused_before_the_crawl(tmp_path, db, kind):
     out = tmp_path / "out"
     out.mkdir() if kind == "directory" else os.mkfifo(out)  # a FIFO without a reader: the crawl's start hung
-    with pytest.raises(SettingsError, match=f"--output {out}: "):
+    with pytest.raises(SettingsError, match=f"--out {out}: "):
         crawl_settings(policy=TEST_POLICY, db=db, output=str(out))
+
+
+def test_an_output_in_a_missing_directory_is_refused_like_the_database(tmp_path, db):
+    out = tmp_path / "no" / "such" / "items.jsonl"
+    with pytest.raises(SettingsError, match=f"--out {out}: directory {out.parent} does not exist"):
+        crawl_settings(policy=TEST_POLICY, db=db, output=str(out))
+    assert not (tmp_path / "no").exists()  # never created
 
 
 ROUTES = {

@@ -55,20 +55,41 @@ def test_each_file_is_fetched_once_and_concurrent_pages_share_the_fetch():
     engine = FakeEngine({f"{ORIGIN}/robots.txt": (200, {}, b"User-agent: *\nDisallow: /x\n")}, hold=True)
     site_files = _site_files(engine)
 
-    async def two_pages():
-        first = asyncio.ensure_future(site_files.view(ORIGIN))
-        second = asyncio.ensure_future(site_files.view(ORIGIN))
+    async def four_pages():
+        # Four, not two: awaiting one shared Deferred consumes its result, so a third waiter once
+        # got None (and its request was refused as undecidable).
+        pages = [asyncio.ensure_future(site_files.view(ORIGIN)) for _ in range(4)]
         await asyncio.sleep(0.01)
-        assert not first.done() and not second.done()  # both waiting on the same fetch
+        assert not any(page.done() for page in pages)  # all waiting on the same fetch
         engine.released.set()
-        return await first, await second
+        return [await page for page in pages]
 
-    first, second = asyncio.run(two_pages())
-    assert first is second
-    first = [first]
+    views = asyncio.run(four_pages())
+    assert views[0] is not None and all(view is views[0] for view in views)
+    first = views[:1]
     assert sorted(r.url.removeprefix(ORIGIN) for r in engine.requests) == ["/.well-known/tdmrep.json", "/ai.txt", "/robots.txt"]
     assert first[0].robots.status is SiteFileStatus.PARSED
     assert site_files.cached(ORIGIN, NOW) is first[0]
+
+
+def test_a_failed_assembly_fails_every_concurrent_waiter(monkeypatch):
+    engine = FakeEngine({}, hold=True)
+    site_files = _site_files(engine)
+
+    async def broken(origin):
+        await engine.released.wait()
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(site_files, "_assemble", broken)
+
+    async def three_pages():
+        pages = [asyncio.ensure_future(site_files.view(ORIGIN)) for _ in range(3)]
+        await asyncio.sleep(0.01)
+        engine.released.set()
+        return await asyncio.gather(*pages, return_exceptions=True)
+
+    results = asyncio.run(three_pages())
+    assert [type(r) for r in results] == [RuntimeError] * 3
 
 
 def test_site_file_requests_leave_every_decision_to_the_state_machine():

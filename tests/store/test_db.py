@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -165,8 +166,19 @@ def test_a_schema_newer_than_this_software_is_refused(sqlite_url):
 
 def test_unreachable_server_and_bad_urls_are_one_line_errors(tmp_path):
     assert "cannot open the audit database" in _one_line_error("postgresql://nobody@127.0.0.1:1/none")
-    assert "not a database URL" in _one_line_error("not a url")
+    assert "not a database URL" in _one_line_error("postgresql://nobody@127.0.0.1:port/none")
     assert "does not exist" in _one_line_error(f"sqlite:///{tmp_path}/missing/dir/audit.db")
+
+
+def test_a_plain_path_means_an_sqlite_file(tmp_path, monkeypatch):
+    # --db, $COPYRIGHT_GUARD_DB and COPYRIGHT_GUARD_DB take a file path as well as a URL.
+    monkeypatch.chdir(tmp_path)
+    for given, expected in [("audit.db", tmp_path / "audit.db"), (str(tmp_path / "abs.db"), tmp_path / "abs.db")]:
+        engine = connect(given)
+        assert engine.dialect.name == "sqlite" and Path(engine.url.database).resolve() == expected
+        engine.dispose()
+        assert expected.read_bytes().startswith(b"SQLite format 3")
+    assert "does not exist" in _one_line_error(str(tmp_path / "missing" / "audit.db"))
 
 
 @pytest.mark.parametrize("command_line", [["audit", "runs"], ["audit", "verify"], ["db", "upgrade"]])

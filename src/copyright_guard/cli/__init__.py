@@ -28,9 +28,33 @@ LAZY_COMMANDS = {
 }
 
 
+# What `copyright-guard --help` lists for each command. Asking the commands themselves would import
+# every command module - Scrapy, FastAPI, SQLAlchemy - and take seconds; tests/test_cli_conventions.py
+# keeps this table equal to each command's own short help.
+SHORT_HELP = {
+    "audit": "Query, export and verify the audit log of decisions and their evidence.",
+    "check": "Decide whether URL may be collected, printing the verdict and every reason with its evidence.",
+    "complaints": "Lodge, review and decide rightsholders' complaints (Code of Practice, Measure 1.5).",
+    "crawl": "Crawl with a bundled spider, every request and response decided and recorded.",
+    "db": "Manage the audit database schema.",
+    "demo": "Crawl the bundled local demo site with the default policy and show what was decided.",
+    "lists": "Exclusion lists of infringing websites (Code of Practice Measure 1.2): import, show, diff, remove, impact.",
+    "policy": "Validate and show policy files.",
+    "reviewers": "Manage reviewer accounts for the complaint portal (passwords stored as argon2id hashes).",
+    "serve": "Serve the complaint portal: public pages, reviewer pages, JSON API (/openapi.json).",
+}
+
+
 class LazyGroup(Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(LAZY_COMMANDS)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # click's own version calls get_command() for every name, importing every module.
+        limit = formatter.width - 6 - max(len(name) for name in LAZY_COMMANDS)
+        rows = [(name, _shorten(SHORT_HELP.get(name, ""), limit)) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         module_name = LAZY_COMMANDS.get(name)
@@ -50,3 +74,9 @@ def main() -> None:
       copyright-guard check https://example.com/page --json
     """
 
+
+def _shorten(text: str, limit: int) -> str:
+    """Click's own shortening of a help line (``make_default_short_help``), for the table above."""
+    from click.utils import make_default_short_help
+
+    return make_default_short_help(text, max(limit, 45))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 import re
@@ -252,9 +254,10 @@ def search_command(domain, verdict, reason, since, until, run, stage, limit, db_
 
 @audit_group.command("evidence")
 @click.argument("sha256")
-@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write the bytes to this file instead of stdout.")
+@click.option("--out", "-o", type=click.Path(dir_okay=False, writable=True), help="Write the bytes to this file instead of stdout.")
 @db_option
-def evidence_command(sha256, out, db_url) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def evidence_command(sha256, out, db_url, as_json) -> None:
     """Print the exact stored bytes of one piece of evidence (a full sha256 or a unique prefix).
 
     \b
@@ -274,8 +277,19 @@ def evidence_command(sha256, out, db_url) -> None:
     if out:
         with output_file(out, "wb") as stream:
             stream.write(body)
-        click.echo(f"wrote {len(body)} bytes ({row['source']}, {row['url']}) to {out}", err=True)
-    else:
+        if not as_json:
+            click.echo(f"wrote {len(body)} bytes ({row['source']}, {row['url']}) to {out}", err=True)
+    if as_json:
+        # The bytes as text when they are UTF-8, else base64 (as `audit explain --json` does).
+        document = {"sha256": hashlib.sha256(body).hexdigest(), "size": len(body), "source": row["source"],
+                    "url": row["url"], "out": out}
+        if not out:
+            try:
+                document["text"] = body.decode("utf-8")
+            except UnicodeDecodeError:
+                document["base64"] = base64.b64encode(body).decode("ascii")
+        click.echo(json.dumps(document, ensure_ascii=False))
+    elif not out:
         sys.stdout.flush()
         sys.stdout.buffer.write(body)
         sys.stdout.buffer.flush()
@@ -283,7 +297,7 @@ def evidence_command(sha256, out, db_url) -> None:
 
 @audit_group.command("export")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="jsonl", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to this file (default: stdout).")
+@click.option("--out", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to this file (default: stdout).")
 @filter_options
 @db_option
 def export_command(fmt, out, domain, verdict, reason, since, until, run, db_url) -> None:
@@ -367,16 +381,18 @@ def _verify_file(path: str, run: str | None):
                 if run is None or run_id == run:
                     yield verify_chain(run_id, (row for _, row in group))
     except (ValueError, KeyError, csv.Error) as exc:  # csv.Error: e.g. a field over csv.field_size_limit()
-        raise CLIError(f"{path}: not a copyright-guard export ({exc})") from None
+        raise CLIError(f"{path}: not a copyright-guard export: {exc}",
+                       "give a file written by copyright-guard audit export") from None
 
 
 @audit_group.command("report")
-@click.option("--out", type=click.Path(dir_okay=False, writable=True), required=True, help="The HTML file to write.")
+@click.option("--out", "-o", type=click.Path(dir_okay=False, writable=True), required=True, help="The HTML file to write.")
 @filter_options
 @click.option("--max-rows", type=click.IntRange(min=1, max=MAX_ROWS), default=5000, show_default=True,
               help="Decisions listed in the table (newest first); the figures always count all.")
 @db_option
-def report_command(out, domain, verdict, reason, since, until, run, max_rows, db_url) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def report_command(out, domain, verdict, reason, since, until, run, max_rows, db_url, as_json) -> None:
     """Write a self-contained HTML report for legal review (opens offline in any browser).
 
     Summary figures, exclusions by reason and by domain, decisions over time, and a sortable,
@@ -392,7 +408,10 @@ def report_command(out, domain, verdict, reason, since, until, run, max_rows, db
     filters = _filters(domain, verdict, reason, since, until, run)
     with output_file(out, "w") as stream:
         summary = write_report(engine, stream, filters, max_rows=max_rows)
-    click.echo(f"wrote {out}: {summary['decisions']} decisions, {summary['listed']} listed", err=True)
+    if as_json:
+        click.echo(json.dumps({"out": out, **summary}, default=str))
+    else:
+        click.echo(f"wrote {out}: {summary['decisions']} decisions, {summary['listed']} listed", err=True)
 
 
 @audit_group.command("summary")

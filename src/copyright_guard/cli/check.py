@@ -18,6 +18,7 @@ from ..core.exclusions import ExclusionIndex
 from ..core.model import PURPOSES, Effect, Evidence, Reason
 from ..core.policy import Policy
 from ..core.urls import URLError, parse_target
+from ..fetch.batch import MAX_CONCURRENCY
 from ..fetch.http import HttpxTransport
 from ..fetch.page import CheckResult, check_url
 from .errors import CLIError
@@ -29,16 +30,20 @@ EXIT_DENIED = 1
 
 
 @click.command("check")
-@click.argument("url")
+@click.argument("url", required=False)
+@click.option("--urls", "urls_file", metavar="FILE|-",
+              help="Decide every URL of FILE (one a line; - reads stdin) and print JSON Lines, one object per URL.")
+@click.option("--concurrency", type=click.IntRange(1, MAX_CONCURRENCY), default=8, show_default=True,
+              help="With --urls: origins decided at once (each origin's site-wide files are fetched once).")
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False),
-              help="Policy file (TOML). Default: the bundled strict default (policies/default.toml).")
+              help="Policy file (TOML), or a bundled policy by name. Default: strict-default (bundled).")
 @click.option("--purpose", type=click.Choice(PURPOSES), help="Purpose to decide for. Default: the policy's.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @click.option("--no-fetch", is_flag=True, help="Stop after the pre-fetch decision; do not request the URL itself.")
-@click.option("--db", "db_url", metavar="URL",
-              help=f"Database with the exclusion lists. Default: ${DB_ENV}, else ./copyright-guard.db if it exists.")
-def check(url: str, policy_file: str | None, purpose: str | None, as_json: bool, no_fetch: bool,
-          db_url: str | None) -> None:
+@click.option("--db", "db_url", metavar="URL|FILE",
+              help=f"Database with the exclusion lists (SQLAlchemy URL, or a file path meaning SQLite). Default: ${DB_ENV}, else ./copyright-guard.db if it exists.")
+def check(url: str | None, urls_file: str | None, concurrency: int, policy_file: str | None, purpose: str | None,
+          as_json: bool, no_fetch: bool, db_url: str | None) -> None:
     """Decide whether URL may be collected, printing the verdict and every reason with its evidence.
 
     Fetches the origin's robots.txt, tdmrep.json, ai.txt and RSL licences (as the crawler does:
@@ -46,10 +51,20 @@ def check(url: str, policy_file: str | None, purpose: str | None, as_json: bool,
     itself and decides post-fetch on the response. A site on an exclusion list gets no request.
     Exit status: 0 allowed, 1 denied, 2 usage or configuration error.
 
+    With --urls FILE (or - for stdin) every URL of the list is decided in this one process, each
+    exactly as above: site-wide files are fetched once per origin, origins concurrently; one JSON
+    object per URL (with its line number) as it is decided; exit status 1 if any is denied.
+
     \b
     Example:
       copyright-guard check https://example.com/articles/1 --purpose train-ai --json
+      copyright-guard check --urls urls.txt --no-fetch > decisions.jsonl
     """
+    if (url is None) == (urls_file is None):
+        raise CLIError("give one URL, or --urls FILE", "copyright-guard check URL, or copyright-guard check --urls FILE")
+    if urls_file is not None:
+        _check_list(urls_file, concurrency, policy_file, purpose, no_fetch, db_url)
+        return
     try:
         url = parse_target(url).url  # surrounding whitespace stripped
     except URLError as exc:
@@ -69,6 +84,43 @@ def check(url: str, policy_file: str | None, purpose: str | None, as_json: bool,
     else:
         click.echo(render_text(result, lists_note))
     raise SystemExit(0 if result.verdict.value == "allow" else EXIT_DENIED)
+
+
+def _check_list(urls_file: str, concurrency: int, policy_file: str | None, purpose: str | None,
+                no_fetch: bool, db_url: str | None) -> None:
+    """``check --urls``: the list checked first (one line naming what is wrong), then each URL."""
+    import sys
+
+    from ..core.files import InputFileError, read_input_file
+    from ..fetch.batch import MAX_URLS_BYTES, URLListError, check_many, parse_url_list
+
+    try:
+        if urls_file == "-":
+            raw = sys.stdin.buffer.read(MAX_URLS_BYTES + 1)
+        else:
+            raw = read_input_file(urls_file, MAX_URLS_BYTES, "URL list")
+        urls = parse_url_list(raw, "stdin" if urls_file == "-" else urls_file)
+    except (InputFileError, URLListError) as exc:
+        raise CLIError(str(exc)) from None
+    policy = policy_or_fail(policy_file)
+    exclusions, _note, in_force = _load_exclusions(db_url, policy)
+    denied = 0
+    results = check_many(urls, policy, HttpxTransport, purpose=purpose, exclusions=exclusions,
+                         fetch_page=not no_fetch, concurrency=concurrency)
+    # A progress bar only for a person watching (stderr a terminal); stdout stays pure JSON Lines.
+    bar = click.progressbar(length=len(urls), label="checking", file=sys.stderr) if sys.stderr.isatty() else None
+    try:
+        for item in results:
+            data = item.as_dict()
+            data["exclusion_list_versions"] = in_force
+            click.echo(json.dumps(data))
+            denied += item.result.verdict.value != "allow"
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.render_finish()
+    raise SystemExit(EXIT_DENIED if denied else 0)
 
 
 def _load_exclusions(db_url: str | None, policy: Policy) -> tuple[ExclusionIndex | None, str, list[dict] | None]:
@@ -100,7 +152,7 @@ def _load_exclusions(db_url: str | None, policy: Policy) -> tuple[ExclusionIndex
         with engine.connect() as connection:
             in_force = exclusion_list_records(connection, index.versions)
     except (ListError, StoreError) as exc:
-        raise CLIError(str(exc), "see README 'Exclusion lists'") from None
+        raise CLIError(str(exc), "see docs/lists.md") from None
     finally:
         engine.dispose()
     names = ", ".join(policy.exclusions.lists) if policy.exclusions.lists else "every active list"

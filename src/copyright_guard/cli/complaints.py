@@ -16,9 +16,10 @@ import click
 
 from ..core import complaints as wf
 from ..core.files import InputFileError, read_input_file
+from ..core.text import problems_line
 from ..store import complaints as store
 from ..store import outbox, reviewers
-from ..store.complaints_export import to_csv, to_json
+from ..store.complaints_export import to_csv, to_json, to_jsonl
 from .db import db_option, open_engine
 from .errors import CLIError, output_file
 from .policy_cmd import policy_or_fail
@@ -124,8 +125,7 @@ def submit_command(name, organisation, email, role, kind, description, descripti
         "name": name, "organisation": organisation, "email": email, "role": role, "type": kind,
         "description": description or "", "urls": list(urls), "domains": list(domains), "works": list(works)})
     if errors:
-        field, message = next(iter(errors.items()))
-        raise CLIError(f"{field}: {message}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
+        raise CLIError(problems_line([f"{field}: {message}" for field, message in errors.items()]))
     uploads = []
     for path in attachments:
         content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
@@ -216,13 +216,14 @@ def show_command(reference, db_url, as_json) -> None:
     _show(_run(lambda: store.load(open_engine(db_url), reference)), as_json)
 
 
-def _step(reference, to, actor, why, policy_file, db_url, duplicate_of=""):
+def _step(reference, to, actor, why, policy_file, db_url, duplicate_of="", as_json=False):
     policy = policy_or_fail(policy_file)
     engine = open_engine(db_url)
     record = _run(lambda: store.transition(engine, reference, to, actor=actor, why=why, now=_now(),
                                            rules=policy.complaints, duplicate_of=duplicate_of))
     c = record.complaint
-    click.echo(f"{c.reference} is now {c.status.value}")
+    if not as_json:  # --json: the caller prints the complaint as it now stands, once
+        click.echo(f"{c.reference} is now {c.status.value}")
     return engine, record
 
 
@@ -231,14 +232,17 @@ def _step(reference, to, actor, why, policy_file, db_url, duplicate_of=""):
 @actor_options
 @policy_option
 @db_option
-def ack_command(reference, actor, why, policy_file, db_url) -> None:
+@json_option
+def ack_command(reference, actor, why, policy_file, db_url, as_json) -> None:
     """Acknowledge a received complaint (queues the acknowledgement email).
 
     \b
     Example:
       copyright-guard complaints ack CG-2026-0001 --by alice --why "receipt confirmed"
     """
-    _step(reference, "acknowledged", actor, why, policy_file, db_url)
+    _, record = _step(reference, "acknowledged", actor, why, policy_file, db_url, as_json=as_json)
+    if as_json:
+        _show(record, as_json=True)
 
 
 @complaints_group.command("review")
@@ -246,14 +250,17 @@ def ack_command(reference, actor, why, policy_file, db_url) -> None:
 @actor_options
 @policy_option
 @db_option
-def review_command(reference, actor, why, policy_file, db_url) -> None:
+@json_option
+def review_command(reference, actor, why, policy_file, db_url, as_json) -> None:
     """Start reviewing an acknowledged complaint.
 
     \b
     Example:
       copyright-guard complaints review CG-2026-0001 --by alice --why "checking the robots.txt history"
     """
-    _step(reference, "under_review", actor, why, policy_file, db_url)
+    _, record = _step(reference, "under_review", actor, why, policy_file, db_url, as_json=as_json)
+    if as_json:
+        _show(record, as_json=True)
 
 
 @complaints_group.command("decide")
@@ -267,8 +274,9 @@ def review_command(reference, actor, why, policy_file, db_url) -> None:
 @actor_options
 @policy_option
 @db_option
+@json_option
 def decide_command(reference, outcome, duplicate_of, exclude_domain, exclude_host, affected, actor, why,
-                   policy_file, db_url) -> None:
+                   policy_file, db_url, as_json) -> None:
     """Decide a complaint under review: upheld, rejected, manifestly_unfounded or duplicate.
 
     The decision email is queued. For an upheld complaint, --exclude-domain / --exclude-host add a
@@ -293,16 +301,25 @@ def decide_command(reference, outcome, duplicate_of, exclude_domain, exclude_hos
         except wf.WorkflowError as exc:
             raise CLIError(f"{_exclude_option(exc, exclude_domain, exclude_host)}{exc}",
                            "nothing was recorded; correct it and run the command again") from None
-    engine, record = _step(reference, outcome, actor, why, policy_file, db_url, duplicate_of or "")
+    engine, record = _step(reference, outcome, actor, why, policy_file, db_url, duplicate_of or "", as_json=as_json)
     if entries:
         try:
             record = store.add_exclusions(engine, reference, entries, actor=actor, why=why, now=_now())
         except (wf.WorkflowError, store.ComplaintNotFound) as exc:
             raise CLIError(f"{record.complaint.reference} is upheld, but the exclusions were not added: {exc}",
                            f"add them on the portal's page /review/complaints/{record.complaint.reference}") from None
-        click.echo(record.events[-1].what)
-    if affected:
-        _print_items(_run(lambda: store.affected_items(engine, reference, actor=actor, now=_now())))
+        if not as_json:
+            click.echo(record.events[-1].what)
+    items = _run(lambda: store.affected_items(engine, reference, actor=actor, now=_now())) if affected else None
+    if as_json:
+        # The complaint as it now stands (its history names the exclusions added), and with
+        # --affected the items to purge.
+        document = record.as_dict(now=_now())
+        if items is not None:
+            document["affected_items"] = items
+        click.echo(json.dumps(document, indent=2, default=str))
+    elif items is not None:
+        _print_items(items)
 
 
 def _exclude_option(exc: Exception, domains, hosts) -> str:
@@ -324,19 +341,23 @@ def _print_items(items: list[dict]) -> None:
 @actor_options
 @policy_option
 @db_option
-def close_command(reference, actor, why, policy_file, db_url) -> None:
+@json_option
+def close_command(reference, actor, why, policy_file, db_url, as_json) -> None:
     """Close a decided complaint once its actions are done.
 
     \b
     Example:
       copyright-guard complaints close CG-2026-0001 --by alice --why "exclusion in force, items purged"
     """
-    _step(reference, "closed", actor, why, policy_file, db_url)
+    _, record = _step(reference, "closed", actor, why, policy_file, db_url, as_json=as_json)
+    if as_json:
+        _show(record, as_json=True)
 
 
 @complaints_group.command("export")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
-@click.option("--out", metavar="FILE", help="Write to this file (default: stdout).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "json"]), default="csv", show_default=True,
+              help="csv, jsonl (one JSON object per line) or json (one JSON array).")
+@click.option("--out", "-o", metavar="FILE", help="Write to this file (default: stdout).")
 @db_option
 def export_command(fmt, out, db_url) -> None:
     """Export every complaint (CSV cells that a spreadsheet would run as formulas are neutralised).
@@ -346,7 +367,7 @@ def export_command(fmt, out, db_url) -> None:
       copyright-guard complaints export --format csv --out complaints.csv
     """
     rows = store.export_rows(open_engine(db_url))
-    text = to_csv(rows) if fmt == "csv" else to_json(rows)
+    text = {"csv": to_csv, "jsonl": to_jsonl, "json": to_json}[fmt](rows)
     if out:
         with output_file(out, "w", newline="") as stream:  # a full disk: one line naming the path
             stream.write(text)
@@ -423,7 +444,7 @@ def smtp_settings(options: dict, policy):
     try:
         return settings_from(values, default_sender=policy.complaints.contact_email)
     except SMTPConfigError as exc:
-        raise CLIError(str(exc), "see README 'Complaints' for the SMTP settings") from None
+        raise CLIError(str(exc), "see docs/complaints.md for the SMTP settings") from None
 
 
 @complaints_group.command("outbox")
@@ -529,7 +550,8 @@ def _password_from_terminal() -> str:
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin (for scripts).")
 @db_option
-def reviewers_add(username, password_stdin, db_url) -> None:
+@json_option
+def reviewers_add(username, password_stdin, db_url, as_json) -> None:
     """Create a reviewer account; asks for the password (at least 12 characters).
 
     \b
@@ -539,7 +561,10 @@ def reviewers_add(username, password_stdin, db_url) -> None:
     password = _password_from_stdin() if password_stdin else _password_from_terminal()
     engine = open_engine(db_url, must_exist=False)
     _run(lambda: reviewers.add(engine, username, password, now=_now()))
-    click.echo(f"reviewer {username.strip().lower()} added")
+    if as_json:
+        click.echo(json.dumps({"reviewer": username.strip().lower(), "active": True}))
+    else:
+        click.echo(f"reviewer {username.strip().lower()} added")
 
 
 @reviewers_group.command("list")
@@ -565,7 +590,8 @@ def reviewers_list(db_url, as_json) -> None:
 @reviewers_group.command("disable")
 @click.argument("username")
 @db_option
-def reviewers_disable(username, db_url) -> None:
+@json_option
+def reviewers_disable(username, db_url, as_json) -> None:
     """Disable a reviewer account; its sessions stop working at their next request.
 
     \b
@@ -573,7 +599,10 @@ def reviewers_disable(username, db_url) -> None:
       copyright-guard reviewers disable alice
     """
     _run(lambda: reviewers.disable(open_engine(db_url), username, now=_now()))
-    click.echo(f"reviewer {username.strip().lower()} disabled")
+    if as_json:
+        click.echo(json.dumps({"reviewer": username.strip().lower(), "active": False}))
+    else:
+        click.echo(f"reviewer {username.strip().lower()} disabled")
 
 
 COMMANDS = [complaints_group, reviewers_group]

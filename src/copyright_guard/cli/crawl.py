@@ -114,14 +114,16 @@ def next_steps(summary, example_url: str | None = None) -> str:
               help="Seed URLs, one per line (# comments allowed). For `sitemap`: sitemap or site URLs.")
 @click.option("--url", "urls", multiple=True, metavar="URL", help="A seed URL (repeatable), instead of or besides --seeds.")
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False),
-              help="Policy file (TOML). Default: the bundled strict default (policies/default.toml).")
-@click.option("--db", "db_url", metavar="URL",
-              help="Audit database (SQLAlchemy URL). Default: $COPYRIGHT_GUARD_DB, else sqlite:///copyright-guard.db.")
+              help="Policy file (TOML), or a bundled policy by name. Default: strict-default (bundled).")
+@click.option("--db", "db_url", metavar="URL|FILE",
+              help="Audit database (SQLAlchemy URL, or a file path meaning SQLite). "
+                   "Default: $COPYRIGHT_GUARD_DB, else copyright-guard.db.")
 @click.option("--purpose", type=click.Choice(PURPOSES), help="Purpose to decide for. Default: the policy's.")
 @click.option("--depth", type=click.IntRange(min=0), default=2, show_default=True,
               help="Links to follow from a seed, within the seeds' sites (`seeds` spider).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Write the collected items as JSON lines (each with copyright_guard_decision_id).")
+@click.option("--out", "-o", "--output", "output", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write the collected items as JSON lines (each with copyright_guard_decision_id); "
+                   "--output is an older spelling.")
 @click.option("--progress", "progress_interval", type=PROGRESS_SECONDS, default=5.0, show_default=True,
               help="Seconds between progress lines on stderr (0: none).")
 @click.option("--set", "scrapy_settings", multiple=True, metavar="NAME=VALUE",
@@ -164,7 +166,7 @@ def crawl(spider: str, seeds_file: str | None, urls: tuple[str, ...], policy_fil
         settings = crawl_settings(policy=policy_file, db=db_url, purpose=purpose, output=output,
                                   log_level=log_level, extra=extra)
     except SettingsError as exc:
-        raise CLIError(str(exc), "see README 'Crawling with Scrapy'") from None
+        raise CLIError(str(exc), "see docs/scrapy.md") from None
     except StoreError as exc:  # the audit database, opened before the crawl starts
         raise CLIError(str(exc), "check --db / $COPYRIGHT_GUARD_DB") from None
     spider_args = {"seeds": seeds_file, "urls": ",".join(urls) or None}
@@ -212,8 +214,9 @@ def _report_errors(summary) -> None:
 
 
 @click.command("demo")
-@click.option("--db", "db_path", default="copyright-guard-demo.db", show_default=True, metavar="FILE",
-              help="SQLite file for the demo's audit log (replaced on each run).")
+@click.option("--db", "db_path", default="copyright-guard-demo.db", show_default=True, metavar="URL|FILE",
+              help="The demo's audit log: an SQLite file, as a path or an sqlite:/// URL "
+                   "(an earlier demo database there is replaced).")
 @click.option("--progress", "progress_interval", type=PROGRESS_SECONDS, default=5.0, show_default=True,
               help="Seconds between progress lines on stderr (0: none).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")

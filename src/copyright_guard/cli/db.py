@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -10,11 +12,12 @@ from ..store.db import StoreError, connect, create, describe, one_line, resolve_
 from .errors import CLIError
 
 HINT = "check --db / $COPYRIGHT_GUARD_DB"
-DB_HELP = "Database URL (default: $COPYRIGHT_GUARD_DB, else sqlite:///copyright-guard.db)."
+DB_HELP = ("Audit database: an SQLAlchemy URL, or a file path meaning SQLite "
+           "(default: $COPYRIGHT_GUARD_DB, else copyright-guard.db).")
 
 
 def db_option(function):
-    return click.option("--db", "db_url", metavar="URL", default=None, help=DB_HELP)(function)
+    return click.option("--db", "db_url", metavar="URL|FILE", default=None, help=DB_HELP)(function)
 
 
 def open_engine(db_url: str | None, *, must_exist: bool = True):
@@ -37,7 +40,8 @@ def db_group() -> None:
 
 @db_group.command("upgrade")
 @db_option
-def upgrade_command(db_url: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def upgrade_command(db_url: str | None, as_json: bool) -> None:
     """Create the schema in an empty database, or migrate an older one to the newest revision.
 
     Safe to run while crawlers are stopped; on PostgreSQL concurrent runs wait for each other.
@@ -60,7 +64,9 @@ def upgrade_command(db_url: str | None) -> None:
     finally:
         if engine is not None:
             engine.dispose()
-    if before == after:
+    if as_json:
+        click.echo(json.dumps({"db": where, "before": before, "after": after, "migrated": before != after}))
+    elif before == after:
         click.echo(f"{where}: already at the newest schema revision {after}")
     else:
         click.echo(f"{where}: migrated from {before or 'an empty database'} to {after}")

@@ -246,7 +246,8 @@ def diff_command(name, old, new, as_json, db_url) -> None:
 @click.argument("name")
 @click.option("--reason", default="", metavar="TEXT", help="Why (kept in the list's history).")
 @db_option
-def remove_command(name, reason, db_url) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def remove_command(name, reason, db_url, as_json) -> None:
     """Stop applying list NAME. Its versions and history are kept (an audit must show what excluded what).
 
     Importing the list again makes it active again.
@@ -264,6 +265,10 @@ def remove_command(name, reason, db_url) -> None:
         snapshot = _store_call(store.remove, engine, name, now=_now(), reason=reason)
     finally:
         engine.dispose()
+    if as_json:
+        click.echo(json.dumps({"list": name, "active": False, "latest_version": snapshot.version if snapshot else None,
+                               "reason": reason}))
+        return
     kept = f" (version {snapshot.version} and its history are kept)" if snapshot else ""
     click.echo(f"removed exclusion list {name!r}: it no longer applies to check or crawls{kept}")
 
@@ -274,7 +279,7 @@ def remove_command(name, reason, db_url) -> None:
 @click.option("--added-only", is_flag=True, help="Only entries this version added or changed.")
 @click.option("--include-pre-fetch", is_flag=True, help="Also pre-fetch allows (fetched, maybe not kept).")
 @click.option("--format", "out_format", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to this file instead of stdout.")
+@click.option("--out", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to this file instead of stdout.")
 @db_option
 def impact_command(name, version, added_only, include_pre_fetch, out_format, out, db_url) -> None:
     """Content already collected (allowed decisions in the audit log) that list NAME now excludes, to purge.

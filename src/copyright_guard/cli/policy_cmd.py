@@ -15,7 +15,7 @@ def policy_or_fail(path: str | None) -> Policy:
     try:
         return load_policy(path)
     except PolicyError as exc:
-        raise CLIError(str(exc), "see README 'Policy files' for every key") from None
+        raise CLIError(str(exc), "see docs/policy.md for every key") from None
 
 
 def configured_policy_or_fail(path: str | None) -> Policy:
@@ -53,7 +53,8 @@ def policy_group() -> None:
 
 @policy_group.command("validate")
 @click.argument("file", type=click.Path(dir_okay=False))
-def validate(file: str) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def validate(file: str, as_json: bool) -> None:
     """Check a policy file; print its hash, or one line naming the key that is wrong (exit 2).
 
     \b
@@ -61,6 +62,9 @@ def validate(file: str) -> None:
       copyright-guard policy validate policies/default.toml
     """
     policy = policy_or_fail(file)
+    if as_json:
+        click.echo(json.dumps({"file": file, "valid": True, "name": policy.policy.name, "sha256": policy.hash}))
+        return
     click.echo(f"{file}: valid policy {policy.policy.name!r} (sha256 {policy.hash})")
 
 

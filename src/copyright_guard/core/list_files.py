@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from .exclusions import KINDS, EntryError, normalise_entry
+from .text import problems_line
 
 MAX_BYTES = 32 * 1024 * 1024  # far above any published list; a bigger file is a mistake or an attack
 MAX_ENTRIES = 250_000
@@ -130,8 +131,7 @@ def rows_from_records(
         seen[row.entry] = line if line is not None else position
         rows.append(row)
     if problems:
-        more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
-        raise ListFileError(problems[0] + more)
+        raise ListFileError(problems_line(problems))
     return tuple(rows)
 
 

@@ -21,7 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from .exclusions import LIST_NAME_RE
 from .files import InputFileError, read_input_file
 from .model import PURPOSES, sha256_hex
-from .text import has_hidden_characters
+from .text import has_hidden_characters, problems_line
 
 # RFC 9309 §2.2.1: product-token = identifier / "*"; identifier = 1*(%x2D / %x41-5A / %x5F / %x61-7A)
 PRODUCT_TOKEN_RE = re.compile(r"[A-Za-z_-]+")
@@ -333,22 +333,34 @@ def parse_policy(text: str, name: str = "<string>") -> Policy:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
         errors = _relevant(exc.errors())
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise PolicyError(f"{name}: {_describe(errors[0])}{more}") from None
+        raise PolicyError(f"{name}: {problems_line([_describe(error) for error in errors])}") from None
     return policy.model_copy(update={"source_text": text, "source_name": name})
 
 
+# Policies shipped inside the package, by the name in their [policy] section: a Scrapy project
+# outside this repository has no policies/ directory, so COPYRIGHT_GUARD_POLICY = "strict-default"
+# (or --policy strict-default) names the bundled file wherever the package is installed.
+BUNDLED_POLICIES = {"strict-default": "default.toml"}
+DEFAULT_POLICY = "strict-default"
+
+
 def load_policy(path: str | Path | None = None) -> Policy:
-    """Load a policy file; ``None`` loads the bundled strict default (policies/default.toml)."""
-    if path is None:
-        text = resources.files("copyright_guard.data").joinpath("default.toml").read_text("utf-8")
-        return parse_policy(text, "policies/default.toml")
+    """Load a policy: a bundled one by name (``"strict-default"``; ``None`` means that one) or a
+    TOML file. The policy's ``source_name`` says which ("strict-default (bundled)" or the path)."""
+    if path is None or str(path) in BUNDLED_POLICIES:
+        name = DEFAULT_POLICY if path is None else str(path)
+        text = resources.files("copyright_guard.data").joinpath(BUNDLED_POLICIES[name]).read_text("utf-8")
+        return parse_policy(text, f"{name} (bundled)")
     path = Path(path)
     try:
         # A regular file only (a FIFO or device would hang us), read with a bound: a policy is a few KiB.
         raw = read_input_file(path, MAX_POLICY_BYTES, "policy file")
     except InputFileError as exc:
-        raise PolicyError(str(exc)) from None
+        hint = ""
+        if not path.exists():
+            names = ", ".join(f'"{name}"' for name in BUNDLED_POLICIES)
+            hint = f" (give the path of a policy file, or the name of a bundled policy: {names})"
+        raise PolicyError(f"{exc}{hint}") from None
     if len(raw) > MAX_POLICY_BYTES:
         raise PolicyError(f"{path}: larger than {MAX_POLICY_BYTES} bytes: not a policy file")
     try:

@@ -4,7 +4,7 @@ Every source states preferences in its own words (AIPREF ``train-ai``, Content-S
 ``ai-train``, TDMRep ``tdm-reservation``, IPTC ``DMI-PROHIBITED-AIMLTRAINING``, ...). A signal
 keeps those words; :func:`covers` is the only place that maps them onto the purposes a crawl can
 declare (``core.model.PURPOSES``): ``train-ai``, ``train-genai``, ``ai-input``, ``search``, ``tdm``.
-README "Opt-outs beyond robots.txt" prints this table; a test keeps the two identical.
+docs/opt-outs.md ("The purpose table") prints this table; a test keeps the two identical.
 
 Reading of the table (strict, because a missed reservation is the costly error):
 

@@ -24,7 +24,7 @@ from typing import Any
 from scrapy.exceptions import NotConfigured
 from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 
-from .settings import SCRAPY_ROBOTSTXT, check_user_agent, read_settings
+from .settings import SCRAPY_ROBOTSTXT, SettingsError, check_user_agent, read_settings
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,13 @@ class Addon:
         return cls()
 
     def update_settings(self, settings: BaseSettings) -> None:
+        try:
+            self._update_settings(settings)
+        except SettingsError as exc:
+            _report_settings_error(exc)
+            raise  # Scrapy then ends the crawl before any request (and `scrapy crawl` exits 1)
+
+    def _update_settings(self, settings: BaseSettings) -> None:
         from .extension import AuditExtension
         from .middleware import CopyrightGuardMiddleware, IdentityGuardMiddleware
         from .provenance import ProvenanceMiddleware
@@ -70,6 +77,35 @@ class Addon:
         if kept != retry_codes:
             settings.set("RETRY_HTTP_CODES", kept, max(settings.getpriority("RETRY_HTTP_CODES") or 0,
                                                        SETTINGS_PRIORITIES["addon"]))
+
+
+class _DropReportedSettingsError(logging.Filter):
+    """Scrapy runs the add-on inside an asyncio task; an exception there is printed by asyncio
+    as "Task exception was never retrieved" with a ~15-line traceback. A settings error has
+    already been logged as one line naming the setting, so that record is dropped; any other
+    error keeps its traceback."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reported: set[SettingsError] = set()  # the exceptions themselves (compared by identity)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        candidates = [record.exc_info[1] if record.exc_info else None]
+        context = getattr(record, "args", None)
+        candidates += [value.get("exception") for value in (context if isinstance(context, tuple) else ())
+                       if isinstance(value, dict)]
+        return not any(isinstance(e, SettingsError) and e in self.reported for e in candidates)
+
+
+_FILTER = _DropReportedSettingsError()
+
+
+def _report_settings_error(exc: SettingsError) -> None:
+    logger.error("copyright-guard: %s; the crawl does not start", exc)
+    _FILTER.reported.add(exc)
+    asyncio_logger = logging.getLogger("asyncio")
+    if _FILTER not in asyncio_logger.filters:
+        asyncio_logger.addFilter(_FILTER)
 
 
 def _load(path: str) -> type:

@@ -91,6 +91,9 @@ class AuditExtension:
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.runtime = runtime
+        self._crawler: Any = None  # set by from_crawler (engine_stopped marks a failed crawl on it)
+        self.close_reason: str | None = None
+        self._failure_reported = False
         self.policy: Policy = runtime.policy
         self.recorder = runtime.recorder
         self._stats = stats
@@ -116,9 +119,29 @@ class AuditExtension:
             return None
 
         extension = cls(runtime, crawler.stats, close_spider=close_spider)
+        extension._crawler = crawler
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(extension.engine_stopped, signal=signals.engine_stopped)
         return extension
+
+    def engine_stopped(self) -> None:
+        """A crawl that could not record its decisions, or that refused a request it could not
+        decide, has failed, and ``scrapy crawl`` must say so with its exit status: a scheduler or a
+        shell script would otherwise take it for a finished crawl. Scrapy's crawl command exits 1
+        only when the crawl "failed to bootstrap", which it judges by the crawler having no spider
+        left once the crawl is over (``bootstrap_failed`` in scrapy/crawler.py, both runners); the
+        engine has stopped, so nothing uses the reference any more."""
+        undecidable = self.recorder.counts.get("copyright_guard/refused/undecidable", 0)
+        if self._failure_reported or (self.close_reason != CLOSE_REASON and not undecidable):
+            return
+        self._failure_reported = True
+        what = ("the audit log was unavailable" if self.close_reason == CLOSE_REASON
+                else f"{undecidable} request(s) could not be decided and were refused")
+        logger.error("copyright-guard: the crawl failed: %s (exit status 1)", what)
+        crawler = getattr(self, "_crawler", None)
+        if crawler is not None:
+            crawler.spider = None
 
     # -- opening ---------------------------------------------------------------------------------
 
@@ -199,6 +222,13 @@ class AuditExtension:
     def spider_closed(self, spider: Any, reason: str) -> None:
         from ..store.db import StoreError
         from ..store.runs import finish_run
+
+        self.close_reason = reason
+        engine = getattr(self._crawler, "_engine", None)  # the property raises before the crawl starts
+        if engine is not None and not engine.running:
+            # Closed while opening (the audit database was unusable): Scrapy sends no
+            # engine_stopped for an engine that never started.
+            self.engine_stopped()
 
         for loop in (self._progress, self._publish):
             if loop is not None and loop.running:

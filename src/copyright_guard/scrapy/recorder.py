@@ -39,8 +39,10 @@ class DecisionRecorder:
     ``stats`` is Scrapy's stats collector; ``send_event`` is ``crawler.signals.send_catch_log``.
     """
 
-    def __init__(self, stats: Any, send_event: Callable[..., Any] | None = None, sender: Any = None) -> None:
+    def __init__(self, stats: Any, send_event: Callable[..., Any] | None = None, sender: Any = None,
+                 *, log_denials: bool = True) -> None:
         self.submit: Submit | None = None
+        self._log_denials = log_denials  # COPYRIGHT_GUARD_LOG_DENIALS
         self._stats = stats
         # Counted here and published to Scrapy's stats collector about once a second (and when the
         # spider closes): Scrapy 2.19's collector wraps every call in a deprecation check and an
@@ -125,6 +127,12 @@ class DecisionRecorder:
             logger.error("%s (further refusals of this kind are counted in copyright_guard/refused/%s)", message, what)
 
     def _count_denial(self, decision: Decision, codes: set[str]) -> None:
+        if self._log_denials:
+            # One line per denied URL, so a crawl log says what was skipped and why (the audit log
+            # holds the evidence: `copyright-guard audit explain URL`).
+            denying = sorted({r.code for r in decision.reasons if r.effect.value == "deny"})
+            logger.info("copyright-guard: denied %s (%s: %s)", decision.url, decision.stage.value,
+                        ", ".join(denying) or "no reason recorded")
         totals = self.totals
         totals["denied"] += 1
         totals[f"denied {decision.stage.value}"] += 1

@@ -147,24 +147,22 @@ def _feed_uri(output: str) -> str:
     except FileNotFoundError:
         mode = None
     except OSError as exc:
-        raise SettingsError(f"--output {output}: cannot write: {exc.strerror or exc}") from None
+        raise SettingsError(f"--out {output}: cannot write: {exc.strerror or exc}") from None
     except ValueError as exc:  # a NUL byte
-        raise SettingsError(f"--output {output!r}: {exc}") from None
+        raise SettingsError(f"--out {output!r}: {exc}") from None
     if mode is not None and stat.S_ISDIR(mode):
-        raise SettingsError(f"--output {output}: is a directory; give a file name")
+        raise SettingsError(f"--out {output}: is a directory; give a file name")
     if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISCHR(mode)):
-        raise SettingsError(f"--output {output}: not a regular file ({file_kind(mode)}); give a file name")
-    existing = path if mode is not None else _nearest_existing_parent(path)
+        raise SettingsError(f"--out {output}: not a regular file ({file_kind(mode)}); give a file name")
+    parent = os.path.dirname(path)
+    if mode is None and not os.path.isdir(parent):
+        # Refused like --db in a missing directory: a typo in the path must not create a tree.
+        raise SettingsError(f"--out {output}: directory {parent} does not exist")
+    existing = path if mode is not None else parent
     if not os.access(existing, os.W_OK):
-        raise SettingsError(f"--output {output}: cannot write: permission denied on {existing}")
+        raise SettingsError(f"--out {output}: cannot write: permission denied on {existing}")
     return Path(path).as_uri()
 
-
-def _nearest_existing_parent(path: str) -> str:
-    parent = os.path.dirname(path)
-    while not os.path.exists(parent) and os.path.dirname(parent) != parent:
-        parent = os.path.dirname(parent)
-    return parent
 
 
 class _FeedErrors(logging.Filter):

@@ -92,7 +92,8 @@ class GuardRuntime:
     def __init__(self, crawler: Any, settings: GuardSettings) -> None:
         self.settings = settings
         self.policy = settings.policy
-        self.recorder = DecisionRecorder(crawler.stats, crawler.signals.send_catch_log, crawler.signals.sender)
+        self.recorder = DecisionRecorder(crawler.stats, crawler.signals.send_catch_log, crawler.signals.sender,
+                                         log_denials=settings.log_denials)
         self.exclusions: ExclusionIndex | None = None  # loaded from the database when the spider opens
         self.delays = CrawlDelays(
             crawler,

@@ -21,7 +21,7 @@ from ..core.policy import Policy, PolicyError, load_policy
 if TYPE_CHECKING:
     from ..webbotauth import RequestSigner
 
-# The documented settings and their defaults (README "Crawling with Scrapy" lists each one).
+# The documented settings and their defaults (docs/scrapy.md "Settings" lists each one).
 DEFAULTS: dict[str, object] = {
     "COPYRIGHT_GUARD_ENABLED": True,
     "COPYRIGHT_GUARD_POLICY": None,  # None: the bundled strict default (policies/default.toml)
@@ -31,6 +31,7 @@ DEFAULTS: dict[str, object] = {
     "COPYRIGHT_GUARD_ITEM_FIELD": "copyright_guard_decision_id",
     "COPYRIGHT_GUARD_PROGRESS_INTERVAL": 60.0,  # seconds between progress log lines; 0 = off
     "COPYRIGHT_GUARD_GC_FREEZE": True,  # gc.freeze() the start-up objects while guarded spiders run (gcfreeze.py)
+    "COPYRIGHT_GUARD_LOG_DENIALS": True,  # one INFO line per denied URL (URL, stage, reason codes)
 }
 
 # Scrapy's own robots.txt middleware, which ours replaces (peers.md: it fails open on 5xx/errors).
@@ -51,6 +52,7 @@ class GuardSettings:
     progress_interval: float
     gc_freeze: bool
     signer: RequestSigner | None = None  # Web Bot Auth, when the policy names a signing key
+    log_denials: bool = True
 
 
 def request_signer(policy: Policy, settings: BaseSettings | None = None) -> RequestSigner | None:
@@ -99,7 +101,7 @@ def read_settings(settings: BaseSettings) -> GuardSettings:
     """Validate every ``COPYRIGHT_GUARD_*`` setting. Raises NotConfigured only when disabled."""
     if not _bool(settings, "COPYRIGHT_GUARD_ENABLED"):
         raise NotConfigured("COPYRIGHT_GUARD_ENABLED is False: copyright-guard is off for this crawl")
-    policy_path = _optional_text(settings, "COPYRIGHT_GUARD_POLICY")
+    policy_path = _optional_text(settings, "COPYRIGHT_GUARD_POLICY")  # a bundled name or a file
     try:
         policy = load_policy(policy_path)
     except PolicyError as exc:
@@ -124,6 +126,7 @@ def read_settings(settings: BaseSettings) -> GuardSettings:
         progress_interval=_number(settings, "COPYRIGHT_GUARD_PROGRESS_INTERVAL", float, 0.0),
         gc_freeze=_bool(settings, "COPYRIGHT_GUARD_GC_FREEZE"),
         signer=request_signer(policy, settings),
+        log_denials=_bool(settings, "COPYRIGHT_GUARD_LOG_DENIALS"),
     )
 
 

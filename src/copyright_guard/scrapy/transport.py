@@ -241,3 +241,4 @@ class EngineSiteFiles:
 def _describe(exc: BaseException) -> str:
     text = one_line(str(exc)) or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if type(exc).__name__ not in text else text
+

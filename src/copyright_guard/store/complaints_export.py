@@ -33,3 +33,9 @@ def to_csv(rows: list[dict]) -> str:
 def to_json(rows: list[dict]) -> str:
     # ensure_ascii keeps "<" and friends as text, never markup, whatever later displays the file.
     return json.dumps(rows, indent=2, ensure_ascii=True).replace("<", "\\u003c").replace(">", "\\u003e") + "\n"
+
+
+def to_jsonl(rows: list[dict]) -> str:
+    """One JSON object per line (JSON Lines), escaped as :func:`to_json` escapes."""
+    return "".join(json.dumps(row, ensure_ascii=True).replace("<", "\\u003c").replace(">", "\\u003e") + "\n"
+                   for row in rows)

@@ -1,14 +1,16 @@
 """Opening the database: URL resolution, SQLite pragmas, schema checks and Alembic migrations.
 
 ``connect(None)`` uses ``$COPYRIGHT_GUARD_DB`` or ``sqlite:///copyright-guard.db`` (in the current
-directory). An empty database is created and migrated to the newest revision; an older one is
+directory); a plain file path instead of a URL means that SQLite file. An empty database is created and migrated to the newest revision; an older one is
 migrated; anything else (a corrupt file, another application's tables, a revision newer than this
 software) is a :class:`StoreError` whose message is one line.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import threading
 import zlib
 from collections.abc import Iterator
@@ -49,8 +51,18 @@ class StoreError(RuntimeError):
     """The audit database is unusable. ``str()`` is one line: the cause and, where useful, a hint."""
 
 
-def resolve_url(url: str | None = None) -> str:
-    return url or os.environ.get(ENV_VAR) or DEFAULT_URL
+# An SQLAlchemy URL starts with its dialect and "://" (RFC 3986 scheme characters); anything else
+# given as --db, $COPYRIGHT_GUARD_DB or COPYRIGHT_GUARD_DB is a file path, meaning SQLite.
+_URL_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def resolve_url(url: str | os.PathLike | None = None) -> str:
+    """The database URL to open: ``url``, else ``$COPYRIGHT_GUARD_DB``, else the default. A plain
+    file path (``audit.db``, ``/var/lib/cg/audit.db``) means that SQLite file."""
+    raw = os.fspath(url) if url else (os.environ.get(ENV_VAR) or DEFAULT_URL)
+    if _URL_PREFIX.match(raw):
+        return raw
+    return f"sqlite:///{raw}"
 
 
 def describe(url: str | URL) -> str:
@@ -150,8 +162,8 @@ def create(url: str | None = None, *, must_exist: bool = False) -> Engine:
     raw = resolve_url(url)
     try:
         sa_url = make_url(raw)
-    except ArgumentError:
-        raise StoreError(f"{raw!r}: not a database URL (e.g. sqlite:///audit.db or postgresql://user@host/db)") from None
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise StoreError(f"{raw!r}: not a database URL or file path (e.g. audit.db, sqlite:///audit.db or postgresql://user@host/db)") from None
     if sa_url.drivername == "postgresql":
         sa_url = sa_url.set(drivername="postgresql+psycopg")  # psycopg 3 is the driver we ship
     if sa_url.get_backend_name() == "sqlite":
@@ -213,9 +225,26 @@ def _one_transaction(connection: Connection) -> Iterator[None]:
         driver.isolation_level = mode
 
 
+@contextmanager
+def _quiet_alembic() -> Iterator[None]:
+    """Alembic logs a dozen INFO lines per migration ("Context impl SQLiteImpl", "Running upgrade
+    ..."), which would land in every new crawl's log. They are kept back unless someone asked for
+    them by giving the ``alembic`` logger a level of its own (``logging.getLogger("alembic")
+    .setLevel(logging.INFO)``); warnings and errors always pass."""
+    alembic_logger = logging.getLogger("alembic")
+    if alembic_logger.level != logging.NOTSET:
+        yield
+        return
+    alembic_logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        alembic_logger.setLevel(logging.NOTSET)
+
+
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
     """Migrate to ``revision``; returns (before, after). Serialised across processes on PostgreSQL."""
-    with _MIGRATION_LOCK, engine.connect() as connection:
+    with _MIGRATION_LOCK, _quiet_alembic(), engine.connect() as connection:
         if engine.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _PG_LOCK_KEY})
             connection.commit()

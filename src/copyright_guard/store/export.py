@@ -148,7 +148,9 @@ def read_export(lines: Iterable[str], fmt: str) -> Iterator[dict]:
     """Rows of an export as dicts of the stored columns (reasons and examined back as canonical
     JSON text), with ``consulted`` as a list of records (None when the export predates it)."""
     if fmt == "csv":
-        for record in csv.DictReader(lines):
+        reader = csv.DictReader(lines)
+        _check_columns(reader.fieldnames or [], "the CSV header")
+        for record in reader:
             for name in _INTEGERS:
                 if name in record:
                     record[name] = int(record[name]) if record[name] not in ("", None) else None
@@ -167,6 +169,9 @@ def read_export(lines: Iterable[str], fmt: str) -> Iterator[dict]:
                     record = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise ValueError(f"line {number}: not JSON ({exc.msg})") from None
+                if not isinstance(record, dict):
+                    raise ValueError(f"line {number}: not a JSON object")
+                _check_columns(record, f"line {number}")
                 record["reasons"] = canonical_json(record["reasons"])
                 if record.get("examined") is not None:
                     record["examined"] = canonical_json(record["examined"])
@@ -176,6 +181,19 @@ def read_export(lines: Iterable[str], fmt: str) -> Iterator[dict]:
                 yield record
     else:
         raise ValueError(f"unknown export format {fmt!r} (choose {' or '.join(FORMATS)})")
+
+
+# What verifying a row needs: the chained fields, the links and the run.
+REQUIRED_COLUMNS = ("run_id", *CHAIN_FIELDS, "prev_hash", "row_hash")
+
+
+def _check_columns(present: Iterable[str], where: str) -> None:
+    """A file from elsewhere (another tool's CSV, a hand-edited export) is named for what it lacks,
+    every missing column at once, not for the first one a reader trips over."""
+    missing = [name for name in REQUIRED_COLUMNS if name not in set(present)]
+    if missing:
+        raise ValueError(f"{where} lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                         "of a copyright-guard export")
 
 
 def chain_rows(records: Iterable[dict]) -> Iterator[tuple[str, tuple]]:
