@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -45,12 +46,24 @@ def documented_settings() -> str:
     return block.group(1)
 
 
+def documented_init() -> list[str]:
+    """The README's `copyright-guard init` line (the policy with the crawler's identity), as argv."""
+    section = README.split("## Use it in a Scrapy project", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert block, "README 'Use it in a Scrapy project' has no ```sh block"
+    [line] = [line for line in block.group(1).splitlines() if line.startswith("copyright-guard init ")]
+    return shlex.split(line)
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     root = tmp_path_factory.mktemp("fresh")
     subprocess.run([sys.executable, "-m", "scrapy", "startproject", "myproject"], cwd=root, check=True,
                    capture_output=True, timeout=60)
     directory = root / "myproject"
+    command = documented_init()
+    subprocess.run([str(Path(sys.executable).with_name(command[0])), *command[1:]], cwd=directory, check=True,
+                   capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
     settings = directory / "myproject" / "settings.py"
     settings.write_text(settings.read_text() + "\n" + documented_settings())
     (directory / "myproject" / "spiders" / "local.py").write_text(SPIDER)
@@ -91,7 +104,7 @@ def test_the_documented_lines_crawl_a_local_site(project, site):
     assert f"INFO: copyright-guard: denied {urls[2]} (post-fetch: tdmrep.reserved)" in log
     assert "/private/x" not in site.paths("news")  # never requested
     # The run log names the policy actually used; a new database is migrated without Alembic's INFO lines.
-    assert "policy strict-default (bundled)" in log
+    assert "(policy policy.toml, sha256" in log  # the file `copyright-guard init` wrote
     assert "alembic" not in log.lower()
     assert (project / "copyright-guard.db").exists()
 

@@ -38,8 +38,11 @@ SHORT_HELP = {
     "crawl": "Crawl with a bundled spider, every request and response decided and recorded.",
     "db": "Manage the audit database schema.",
     "demo": "Crawl the bundled local demo site with the default policy and show what was decided.",
+    "identity": "The crawler's verifiable identity: Web Bot Auth signing keys.",
+    "init": "Write a starter policy: the strict default with your crawler's identity filled in.",
     "lists": "Exclusion lists of infringing websites (Code of Practice Measure 1.2): import, show, diff, remove, impact.",
     "policy": "Validate and show policy files.",
+    "recheck": "Decide again on every collected URL; list the items that must now be purged.",
     "reviewers": "Manage reviewer accounts for the complaint portal (passwords stored as argon2id hashes).",
     "serve": "Serve the complaint portal: public pages, reviewer pages, JSON API (/openapi.json).",
 }

@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
 from .audit import DECISION_COLUMNS, Filters
-from .chain import ALL_FIELDS, canonical_json, site_view_id, snapshot_id
+from .chain import ALL_FIELDS, CHAIN_FIELDS, canonical_json, site_view_id, snapshot_id
 from .schema import decisions
 from .sql import stream_tuples
 from .proof import consulted_for_views
