@@ -57,7 +57,7 @@ def check(url: str, policy_file: str | None, purpose: str | None, as_json: bool,
     policy = policy_or_fail(policy_file)
     exclusions, lists_note, in_force = _load_exclusions(db_url, policy)
     now = datetime.now(timezone.utc)
-    with HttpxTransport() as transport:
+    with HttpxTransport(max_codings=policy.cache.max_content_codings) as transport:
         result = check_url(url, policy, transport, now=now, purpose=purpose, exclusions=exclusions,
                            fetch_page=not no_fetch)
     if as_json:

@@ -142,7 +142,8 @@ class _RawGroup:
 class RobotsFile:
     """A parsed robots.txt. Build it with :func:`parse_robots`; treat it as immutable."""
 
-    __slots__ = ("_groups", "_index", "_global", "records", "problems", "_by_token", "_peers", "_slots", "_reasons", "_plans")
+    __slots__ = ("_groups", "_index", "_global", "records", "problems", "suspicious", "_by_token", "_peers", "_slots",
+                 "_reasons", "_plans")
 
     def __init__(
         self,
@@ -155,6 +156,8 @@ class RobotsFile:
         self._global = tuple(global_records)
         self.records = tuple(records)  # every record read (user-agent lines too), in file order
         self.problems = problems
+        # Why this parse may not be the site's robots.txt ("" if nothing is odd); set by parse_robots.
+        self.suspicious = ""
         index: dict[str, list[int]] = {}
         for number, group in enumerate(groups):
             for agent in group.agents:
@@ -363,7 +366,23 @@ def parse_robots(data: bytes) -> RobotsFile:
             global_records.append(line)
         else:
             current.records.append((line, len(current.agents)))
-    return RobotsFile(groups, global_records, records, problems)
+    robots = RobotsFile(groups, global_records, records, problems)
+    robots.suspicious = _suspicious(text, records)
+    return robots
+
+
+_HTML_START = re.compile(r"\A[\s\ufeff]*<(?:!doctype\s+html|html|head|body|!--|\?xml)", re.IGNORECASE)
+
+
+def _suspicious(text: str, records: list[RobotsLine]) -> str:
+    """An error page served with status 200 parses to no rules and allows everything for a day
+    (RFC-conformant: §2.2 keeps only the parseable lines); a reviewer should see it (issue 13).
+    An empty file, or one of comments only, is a normal "no restrictions"."""
+    if _HTML_START.match(text):
+        return "an HTML document, not a robots.txt (an error page served with status 200?)"
+    if not records and any(line.split("#", 1)[0].strip() for line in _EOL.split(text)):
+        return "no valid robots.txt line"
+    return ""
 
 
 # --- reasons ---------------------------------------------------------------------------------
@@ -412,6 +431,9 @@ class RobotsPlan:
             robots = parse_robots(site_file.body)
         self.robots = robots
         self.evidence = evidence
+        if robots.suspicious and status is SiteFileStatus.PARSED:
+            detail = f"robots.txt is {robots.suspicious}: read as no rules (RFC 9309 §2.2), so nothing is disallowed"
+            self.notes = (*self.notes, Reason("robots.suspicious", "robots.txt", detail, Effect.NOTE, evidence))
         self.token = policy.crawler.product_token
         # decide(path) of each group: (allowed, rule index) or None; "/robots.txt" is handled first.
         own = robots.group_for(self.token)

@@ -164,5 +164,7 @@ def _site_file_dict(site_file) -> dict:
         "expires_at": site_file.expires_at.isoformat(),
         "unreachable_since": site_file.unreachable_since.isoformat() if site_file.unreachable_since else None,
         "last_good_applies": site_file.status is SiteFileStatus.UNREACHABLE and site_file.parsed is not None,
+        # What the parser could not read (issue 13): a rule that "matches nothing" shows here.
+        "problems": list(getattr(site_file.parsed, "problems", None) or ()),
         "evidence": site_file.evidence.as_dict(),
     }
