@@ -51,6 +51,7 @@ _BARE_NAMES = tuple(sorted((n for n in _NAMES if " " not in n), key=len, reverse
 _RECORD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_ -]*\Z")
 _TOKEN_PREFIX = re.compile(r"[A-Za-z_-]*")
 _EOL = re.compile(r"\r\n|\r|\n")
+_WS = " \t"  # RFC 9309 §2.2: w = %x20 / %x09
 _MAX_PROBLEMS = 50
 _CITE_LIMIT = 200
 
@@ -282,8 +283,19 @@ def _decode(data: bytes, problems: list[str]) -> str:
             break
     try:
         return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("utf-8", errors="replace")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        problems.append(f"line {line}: bytes that are not UTF-8 (RFC 9309 §2.3); read as %-escapes of those "
+                        "octets (§2.2.2)")
+        # RFC 9309 §2.2.2: octets outside the allowed set are percent-encoded. A Latin-1 rule such
+        # as "Disallow: /caf\xe9/" then reads "/caf%E9/" and matches the URL that carries those
+        # octets (/caf%E9/x), as Google's parser does; U+FFFD would match no URL (fail open).
+        # surrogateescape keeps each such octet as U+DC80-U+DCFF, turned into its escape here.
+        text = data.decode("utf-8", errors="surrogateescape")
+        return text.translate(_ESCAPED_OCTETS)
+
+
+_ESCAPED_OCTETS = {0xDC00 + octet: f"%{octet:02X}" for octet in range(0x80, 0x100)}
 
 
 def _problem(problems: list[str], text: str) -> None:
@@ -297,13 +309,13 @@ def _split_record(line: str) -> tuple[str, str] | None:
     """``(name, value)`` of a line without its comment, or ``None`` if it is no record."""
     name, colon, value = line.partition(":")
     if colon:
-        name = name.strip().lower()
+        name = name.strip(_WS).lower()
         if _RECORD_NAME.match(name):
-            return _NAMES.get(name, name), value.strip()
+            return _NAMES.get(name, name), value.strip(_WS)
     lowered = line.lower()
     for bare in _BARE_NAMES:
-        if lowered.startswith(bare) and len(line) > len(bare) and line[len(bare)] in " \t":
-            return _NAMES[bare], line[len(bare):].strip()
+        if lowered.startswith(bare) and len(line) > len(bare) and line[len(bare)] in _WS:
+            return _NAMES[bare], line[len(bare):].strip(_WS)
     return None
 
 
@@ -333,9 +345,9 @@ def parse_robots(data: bytes) -> RobotsFile:
     global_records: list[RobotsLine] = []
     records: list[RobotsLine] = []
     for number, raw in enumerate(lines, 1):
-        if "\ufffd" in raw:
-            _problem(problems, f"line {number}: invalid UTF-8 bytes replaced")
-        body = raw.split("#", 1)[0].strip() if "#" in raw else raw.strip()
+        # Only space and tab are white space in the §2.2 grammar (w = %x20 / %x09): a rule ending
+        # in a no-break space keeps it (str.strip() would take it, and the rule would change).
+        body = raw.split("#", 1)[0].strip(_WS) if "#" in raw else raw.strip(_WS)
         if not body:
             continue
         split = _split_record(body)

@@ -188,14 +188,18 @@ _PATH_UNCHANGED = re.compile(r"[A-Za-z0-9_.~/%:@!$&'()*+,;=-]*\Z")
 _QUERY_UNCHANGED = re.compile(r"[A-Za-z0-9_.~/%:@!$&'()*+,;=?-]*\Z")
 
 
-def match_path(path: str, query: str = "") -> str:
+def match_path(path: str, query: str | None = "") -> str:
     """RFC 9309 §2.2.2: the path (and query) as sent, with non-ASCII and unsafe octets %-encoded,
-    and its dot segments resolved (:func:`resolve_dots`)."""
+    and its dot segments resolved (:func:`resolve_dots`). ``query=""`` is no query; ``None`` an
+    empty one (``/page?``), kept: RFC 3986 §6.2.3 keeps a delimiter whose component is empty, and
+    that is what httpx sends (docs/conformance.md "Empty query")."""
     path = path or "/"
     if not _PATH_UNCHANGED.match(path):
         path = quote(path, safe=_SAFE_PATH)
     if "/." in path or "%2" in path:
         path = resolve_dots(path)
+    if query is None:
+        return f"{path}?"
     if query:
         if not _QUERY_UNCHANGED.match(query):
             query = quote(query, safe=_SAFE_QUERY)
@@ -260,8 +264,9 @@ def parse_target(url: str) -> Target:
             path = path or "/"
             if "/." in path or "%2" in path:
                 path = resolve_dots(path)
+            # query None: no "?"; "" : an empty query, kept (RFC 3986 §6.2.3, match_path).
             return _target(url, scheme, host, int(port) if port else DEFAULT_PORTS[scheme],
-                           f"{path}?{query}" if query else path, registered_domain(host))
+                           path if query is None else f"{path}?{query}", registered_domain(host))
     if _CONTROL_CHARS.search(url):
         raise URLError("URL contains control characters")
     scheme, hostname, port, path, query = split_url(url.strip())
@@ -269,6 +274,8 @@ def parse_target(url: str) -> Target:
         raise URLError(f"unsupported scheme {scheme or '(none)'!r}: only http and https URLs can be checked")
     host = normalise_host(hostname)
     port = port if port is not None else DEFAULT_PORTS[scheme]
+    if not query and url.strip().partition("#")[0].endswith("?"):
+        query = None  # an empty query, kept (RFC 3986 §6.2.3; match_path)
     return Target(
         url=url.strip(),
         scheme=scheme,
