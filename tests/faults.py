@@ -6,7 +6,7 @@ page with a link to ``/page``; anything else: 404). It
 speaks HTTP/1.1 by hand on a raw socket, because the faults are exactly what a well-behaved server
 library refuses to do (drip headers, send a broken body, reset mid-body). Used by the ``check``
 tests (tests/integration/test_faults.py) and the crawl tests (tests/scrapy/test_faults.py), and by
-``python -m tests.faults FAULT`` to reproduce one by hand.
+``python tests/faults.py FAULT [PATH]`` to reproduce one by hand.
 
 Faults (issue 13, docs/hardening.md):
 
@@ -212,7 +212,7 @@ def run_measured(argv: list[str], *, timeout: float, cwd=None) -> dict:
                 "seconds": seconds, "peak_mb": usage.ru_maxrss / 1024}
 
 
-if __name__ == "__main__":  # python -m tests.faults gzip-gzip: serve one fault until Ctrl-C
+if __name__ == "__main__":  # python tests/faults.py gzip-gzip: serve one fault until Ctrl-C
     import sys
 
     with FaultServer(sys.argv[1], path=sys.argv[2] if len(sys.argv) > 2 else "/robots.txt") as server:

@@ -12,7 +12,9 @@ from copyright_guard.cli import main
 from copyright_guard.core.policy import Policy
 
 ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text()
+# README and the pages under docs/ (reference material moves there: docs/hardening.md documents the
+# fetch limits, for example).
+README = "\n".join([(ROOT / "README.md").read_text(), *(p.read_text() for p in sorted((ROOT / "docs").glob("*.md")))])
 
 
 def _commands(group: click.Group, prefix: str = "copyright-guard"):
