@@ -69,7 +69,8 @@ def create_app(
     app.state.policy = policy
     app.state.clock = clock
     app.state.submit_limiter = security.RateLimiter(submissions_per_hour, 3600)
-    app.state.login_limiter = security.RateLimiter(logins_per_15_minutes, 900)
+    # Failed logins: growing delays per (address, account), at most this many per address (security.py).
+    app.state.login_limiter = security.LoginThrottle(logins_per_15_minutes, 900)
     app.state.session_lifetime = session_lifetime
     app.state.ended_sessions = security.EndedSessions()
     app.state.templates = _templates()
