@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
@@ -179,6 +180,22 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path == "/openapi.json"
 
 
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods some route answers at this path (asked of the router itself, which knows its
+    included routers); HEAD wherever GET works (HeadAsGetMiddleware)."""
+    allowed = set()
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.add(method)
+    if "GET" in allowed:
+        allowed.add("HEAD")
+    return sorted(allowed)
+
+
 def _error_handlers(app: FastAPI) -> None:
     titles = {400: "Bad request", 401: "Login required", 403: "Forbidden", 404: "Not found",
               405: "Method not allowed", 413: "Too large", 422: "Invalid input", 429: "Too many requests"}
@@ -189,6 +206,10 @@ def _error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and detail == "Not Found":
             detail = "There is no page at this address."
         headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route whose path matched; a resource is
+            # often several routes (GET and POST /api/complaints). RFC 9110 §15.5.6: all of them.
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
         if _wants_json(request):
             return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
         response = render(request, "error.html", {"title": titles.get(exc.status_code, "Error"), "detail": detail},
