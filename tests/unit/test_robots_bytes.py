@@ -60,3 +60,11 @@ def test_dot_segments_in_rules_are_resolved_like_in_urls(rule):
 ])
 def test_a_file_that_is_no_robots_txt_is_flagged(body, suspicious):
     assert parse_robots(body).suspicious.startswith(suspicious)
+
+
+def test_a_url_with_a_lone_surrogate_is_a_one_line_url_error():
+    # Found by the property tests: urllib's quote() raised UnicodeEncodeError.
+    from copyright_guard.core.urls import URLError
+
+    with pytest.raises(URLError, match="lone surrogate"):
+        parse_target("https://a.example/\ud800")

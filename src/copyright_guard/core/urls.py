@@ -269,6 +269,11 @@ def parse_target(url: str) -> Target:
                            path if query is None else f"{path}?{query}", registered_domain(host))
     if _CONTROL_CHARS.search(url):
         raise URLError("URL contains control characters")
+    if not url.isascii():
+        try:
+            url.encode("utf-8")
+        except UnicodeEncodeError:  # found by tests/unit/test_properties.py: quote() raised
+            raise URLError("URL contains a lone surrogate code point (not encodable text)") from None
     scheme, hostname, port, path, query = split_url(url.strip())
     if scheme not in DEFAULT_PORTS:
         raise URLError(f"unsupported scheme {scheme or '(none)'!r}: only http and https URLs can be checked")
