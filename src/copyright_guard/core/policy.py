@@ -297,6 +297,8 @@ def parse_policy(text: str, name: str = "<string>") -> Policy:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{name}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses per nested array or table: [[[[...]]]] 10,000 deep
+        raise PolicyError(f"{name}: arrays or tables nested too deeply to be a policy file") from None
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:

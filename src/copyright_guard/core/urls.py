@@ -70,6 +70,9 @@ def origin_of(scheme: str, host: str, port: int) -> str:
 _FORBIDDEN_HOST_CHARS = frozenset(" #%/:<>?@[\\]^|\x7f" + "".join(map(chr, range(0x20))))
 
 
+_IDNA_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+
+
 @lru_cache(maxsize=65536)  # a crawl sees few hosts; the IP-address probe below is costly
 def normalise_host(host: str) -> str:
     """Lower-case, strip one trailing dot, IDNA-encode. Raises URLError for an unusable host."""
@@ -80,6 +83,10 @@ def normalise_host(host: str) -> str:
             host = unquote(host, errors="strict")
         except UnicodeDecodeError:
             raise URLError(f"invalid percent-encoding in host {host!r}") from None
+    if not host.isascii():
+        # IDNA (RFC 3490 §3.1) reads U+3002, U+FF0E and U+FF61 as label dots: "example.com。" is
+        # example.com with its trailing dot, and must meet the exclusion lists as such (issue 13).
+        host = host.translate(_IDNA_DOTS)
     host = host.strip().rstrip(".").lower()
     if not host:
         raise URLError("URL has no host")
