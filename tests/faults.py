@@ -187,29 +187,46 @@ def _gzip_x3() -> bytes:
     return gzip_bytes(gzip_bytes(ROBOTS_OK))
 
 
+# Forks the command from a small Python process and reports the command's own peak RSS. Measured
+# from pytest directly, a child's ru_maxrss also counts the parent's resident size at fork time
+# (Linux carries the old memory's high-water mark across exec), which would hide the figure.
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+sys.stderr.write(f"\\nPEAK_KIB={usage.ru_maxrss}\\n")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_measured(argv: list[str], *, timeout: float, cwd=None) -> dict:
     """Run ``argv`` to its end; ``{"code", "stdout", "stderr", "seconds", "peak_mb"}``. The peak
-    resident memory is the child's own (``wait4``'s ``ru_maxrss``, KiB on Linux), so tests running
-    several at once still measure each. Killed after ``timeout`` seconds (``code`` is then -9)."""
+    resident memory is the command's own (``wait4``'s ``ru_maxrss``, KiB on Linux), so tests
+    running several at once still measure each. Killed after ``timeout`` seconds (code -9)."""
     import os
+    import signal
     import subprocess
+    import sys
     import tempfile
 
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()
-        process = subprocess.Popen(argv, stdout=out, stderr=err, cwd=cwd)
-        killer = threading.Timer(timeout, process.kill)
-        killer.start()
+        process = subprocess.Popen([sys.executable, "-c", _LAUNCHER, *argv], stdout=out, stderr=err, cwd=cwd,
+                                   start_new_session=True)
         try:
-            _, status, usage = os.wait4(process.pid, 0)
-        finally:
-            killer.cancel()
-        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
+            code = process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            code = process.wait()
         seconds = time.monotonic() - started
         out.seek(0)
         err.seek(0)
-        return {"code": process.returncode, "stdout": out.read().decode(), "stderr": err.read().decode(),
-                "seconds": seconds, "peak_mb": usage.ru_maxrss / 1024}
+        stderr = err.read().decode()
+        stderr, _, peak = stderr.rpartition("\nPEAK_KIB=")
+        return {"code": code, "stdout": out.read().decode(), "stderr": stderr,
+                "seconds": seconds, "peak_mb": int(peak.strip() or 0) / 1024 if peak.strip().isdigit() else float("nan")}
 
 
 if __name__ == "__main__":  # python tests/faults.py gzip-gzip: serve one fault until Ctrl-C

@@ -89,6 +89,9 @@ def test_check_ends_with_a_decision_within_the_deadline_in_bounded_memory(checks
 def test_a_page_that_is_a_stacked_bomb_is_read_within_the_bound(checks):
     result = checks["page gzip-gzip"]
     assert result["json"] is not None, result["stderr"][-2000:]
+    # Not collected, as in a crawl: the pre-fetch decision stands, with the fetch error.
+    assert result["json"]["stage"] == "pre-fetch"
+    assert "decompression bomb guard" in result["json"]["fetch_error"]
     assert result["seconds"] < MAX_SECONDS
     assert result["peak_mb"] < MAX_MB
 

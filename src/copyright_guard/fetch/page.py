@@ -131,6 +131,12 @@ def check_url(
                 hop = target
                 continue
             return result
+        if outcome.truncated and any(c.strip().lower() not in ("", "identity") for c in outcome.header("content-encoding")):
+            # As in a crawl, where Scrapy's decompression stops at DOWNLOAD_MAXSIZE (the add-on sets
+            # it to this bound) and the page is not collected: a bomb is not decided on its first bytes.
+            result.fetch_error = (f"GET {hop}: decoded body larger than {PAGE_MAX_BYTES} bytes "
+                                  "(decompression bomb guard); not collected")
+            return result
         result.response = outcome
         response = ResponseView(url=url, status=outcome.status, headers=dict(outcome.headers), body=outcome.body,
                                 final_url=hop, fetched_at=outcome.fetched_at)
