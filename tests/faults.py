@@ -5,7 +5,7 @@ normally (``/robots.txt``: ``User-agent: *`` / ``Allow: /``; ``/`` and ``/page``
 page with a link to ``/page``; anything else: 404). It
 speaks HTTP/1.1 by hand on a raw socket, because the faults are exactly what a well-behaved server
 library refuses to do (drip headers, send a broken body, reset mid-body). Used by the ``check``
-tests (tests/integration/test_faults.py) and the crawl tests (tests/scrapy/test_faults.py), and by
+tests (tests/integration/test_check_faults.py) and the crawl tests (tests/scrapy/test_crawl_faults.py), and by
 ``python tests/faults.py FAULT [PATH]`` to reproduce one by hand.
 
 Faults (issue 13, docs/hardening.md):

@@ -28,7 +28,7 @@ user_agent = "FaultTestBot/1.0 (+https://crawler.test/about; ops@crawler.test)"
 [cache]
 timeout_seconds = {DEADLINE}
 """
-# As for `check` (tests/integration/test_faults.py): the crawl decides what check says.
+# As for `check` (tests/integration/test_check_faults.py): the crawl decides what check says.
 EXPECTED = {
     "hang": ("deny", "robots.unreachable"),
     "header-drip": ("deny", "robots.unreachable"),
