@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,11 @@ def test_free_text_keeps_its_line_breaks_and_sane_bounds_are_accepted():
                           "[peers]\ntokens = ['GPTBot', 'Google-Extended']\n[exclusions]\nlists = ['arcom', 'court-orders.de_1']\n")
     assert policy.policy.description == "line one\n\tline two"
     assert policy.peer_tokens == {"gptbot", "google-extended"}
+
+
+def test_a_deeply_nested_policy_is_a_one_line_error_naming_the_file(tmp_path):
+    # Issue 13: 10,000 nested arrays gave "RecursionError: maximum recursion depth exceeded".
+    path = tmp_path / "deep.toml"
+    path.write_text("a = " + "[" * 10_000 + "]" * 10_000)
+    with pytest.raises(PolicyError, match=rf"^{re.escape(str(path))}: arrays or tables nested too deeply"):
+        load_policy(path)

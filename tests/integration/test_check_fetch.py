@@ -328,3 +328,26 @@ def test_page_redirect_to_a_non_http_url_is_a_fetch_error(serve, check_json):
     server = serve({("a", "/robots.txt"): Route.text(""), ("a", "/x"): Route.redirect("ftp://files.example/x")})
     code, data = check_json(server.url("a", "/x"))
     assert "unusable URL 'ftp://files.example/x'" in data["fetch_error"]
+
+
+def test_a_latin1_rule_denies_and_check_lists_the_parse_problems(serve, check_json):
+    # Issue 13: a non-UTF-8 rule used to read as U+FFFD and match nothing (fail open).
+    server = serve({("site", "/robots.txt"): Route.text(b"User-agent: *\nDisallow: /caf\xe9/\nNonsense here\n",
+                                                       content_type="text/plain; charset=iso-8859-1")})
+    code, data = check_json(server.url("site", "/caf%E9/menu"))
+    assert data["verdict"] == "deny"
+    assert [r["code"] for r in data["reasons"]] == ["robots.disallowed"]
+    [robots] = [f for f in data["site_files"] if f["kind"] == "robots.txt"]
+    assert robots["problems"] == [
+        "line 2: bytes that are not UTF-8 (RFC 9309 §2.3); read as %-escapes of those octets (§2.2.2)",
+        "line 3: not a robots.txt record: 'Nonsense here'",
+    ]
+
+
+def test_an_html_robots_txt_is_allowed_with_a_note_a_reviewer_sees(serve, check_json):
+    server = serve({("site", "/robots.txt"): Route.html("<!doctype html><title>Oops</title><p>Error</p>"),
+                    ("site", "/page"): Route.html("<p>hello</p>")})
+    code, data = check_json(server.url("site", "/page"))
+    assert data["verdict"] == "allow"
+    [note] = [r for r in data["reasons"] if r["code"] == "robots.suspicious"]
+    assert note["effect"] == "note" and "HTML document" in note["detail"]

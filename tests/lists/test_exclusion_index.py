@@ -124,6 +124,10 @@ def test_a_star_entry_covers_a_subtree_below_the_registered_domain():
         "http://bad%2Eexample/",
         "http://xn--bcher-piraten-wob.example/",
         "http://BÜCHER-piraten.example/",
+        # IDNA label dots (RFC 3490 §3.1), trailing or inside: issue 13 recorded robots.unreachable
+        "http://bad.example\u3002/",
+        "http://bad\uff0eexample/",
+        "http://bad\uff61example\u3002/x",
     ],
 )
 def test_hiding_the_host_does_not_get_past_the_list(url):

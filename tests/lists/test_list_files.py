@@ -176,3 +176,12 @@ def test_api_records_name_the_entry_number():
                (None, {"entry": "A.example.", "authority": "A", "reference": "2"})]
     with pytest.raises(ListFileError, match=r"^complaint X entry 2: duplicate entry a.example \(also on entry 1\)$"):
         rows_from_records(records, "complaint X", unit="entry")
+
+
+def test_a_mixed_script_entry_is_accepted_with_a_warning():
+    # Issue 13: "pаypal.com" with a Cyrillic "а" names another host than paypal.com; a person should look.
+    parsed = parse_list_file("pаypal.com\nbücher.example\nexample.com\n".encode(), "order.txt",
+                             defaults=ListDefaults("A court", "", "case 1", None))
+    assert [row.entry for row in parsed.rows] == ["xn--pypal-4ve.com", "xn--bcher-kva.example", "example.com"]
+    assert parsed.warnings == ("order.txt line 1: entry xn--pypal-4ve.com ('pаypal' in xn--pypal-4ve) mixes scripts "
+                               "(Latin, Cyrillic): a look-alike of another name?",)

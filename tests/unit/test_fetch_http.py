@@ -129,3 +129,15 @@ def test_dns_failure_is_named():
     assert describe_error(exc, 10) == "DNS lookup failed: Name or service not known"
     assert describe_error(httpx.ReadTimeout("timed out"), 10) == "timeout after 10s"
     assert describe_error(httpx.ConnectError("boom\nsecond line"), 10) == "ConnectError: boom"
+
+
+def test_a_connection_closed_mid_body_says_so():
+    # Issue 13: it read "connection closed without a response" although the headers had come.
+    import httpx
+
+    from copyright_guard.fetch.http import describe_error
+
+    closed = httpx.RemoteProtocolError("peer closed connection without sending complete message body (received 1000 bytes, expected 100000)")
+    assert describe_error(closed, 10) == "connection closed mid-body"
+    assert describe_error(httpx.RemoteProtocolError("Server disconnected without sending a response."), 10) \
+        == "connection closed without a response"

@@ -161,10 +161,11 @@ def test_mixed_line_endings_count_lines_once():
     assert [r.number for r in robots.records] == [1, 2, 3, 5]
 
 
-def test_invalid_utf8_is_replaced_and_reported():
+def test_invalid_utf8_is_read_as_percent_escapes_and_reported():
     robots = parse_robots(b"User-agent: *\nDisallow: /\xff\xfe\nDisallow: /private/\n")
     assert not robots.group_for("bot").allowed("/private/a")[0]
-    assert any("line 2: invalid UTF-8" in p for p in robots.problems)
+    assert not robots.group_for("bot").allowed("/%FF%FEx")[0]
+    assert any("line 2: bytes that are not UTF-8" in p for p in robots.problems)
 
 
 def test_utf16_with_bom_is_read_and_reported():

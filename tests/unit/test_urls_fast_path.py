@@ -78,6 +78,8 @@ def general_target(url: str) -> Target:
     if scheme not in DEFAULT_PORTS:
         raise URLError("scheme")
     host = normalise_host(hostname)
+    if not query and url.partition("#")[0].endswith("?"):
+        query = None  # an empty query is kept (RFC 3986 §6.2.3)
     return Target(url, scheme, host, DEFAULT_PORTS[scheme] if port is None else port, match_path(path, query),
                   registered_domain(host))
 

@@ -180,7 +180,7 @@ def test_rate_limiter_window_slides():
 def test_failed_logins_are_rate_limited(app, reviewer):
     from fastapi.testclient import TestClient
 
-    app.state.login_limiter = security.RateLimiter(3, 900)
+    app.state.login_limiter = security.LoginThrottle(3, 900, free=10)  # the per-address cap alone
     with TestClient(app) as client:
         token = csrf_of(client.get("/login").text)
         codes = [client.post("/login", data={"csrf_token": token, "username": "rev1", "password": "guess"}).status_code
@@ -193,7 +193,7 @@ def test_failed_logins_are_rate_limited(app, reviewer):
 def test_successful_api_logins_are_not_limited(app, reviewer):
     from fastapi.testclient import TestClient
 
-    app.state.login_limiter = security.RateLimiter(3, 900)
+    app.state.login_limiter = security.LoginThrottle(3, 900)
     basic = {"authorization": "Basic " + base64.b64encode(b"rev1:correct horse battery staple").decode()}
     with TestClient(app) as client:
         assert [client.get("/api/complaints", headers=basic).status_code for _ in range(5)] == [200] * 5
@@ -287,3 +287,44 @@ def test_request_body_cap_counts_chunked_uploads(engine, policy):
         response = client.post("/api/complaints", content=chunks(), headers={"content-type": "application/json"})
         assert response.status_code == 413
         assert submit_api(client).status_code == 201  # a normal complaint still fits
+
+
+def test_failed_logins_slow_down_one_account_from_one_address_with_growing_delays():
+    now = [0.0]
+    throttle = security.LoginThrottle(100, 900, free=2, base_delay=1, max_delay=60, clock=lambda: now[0])
+    waits = []
+    for _ in range(9):
+        assert throttle.wait("10.0.0.1", "rev1") == 0
+        throttle.failed("10.0.0.1", "rev1")
+        waits.append(throttle.wait("10.0.0.1", "rev1"))
+        now[0] += waits[-1]
+    assert waits == [0, 0, 1, 2, 4, 8, 16, 32, 60]  # doubling, capped
+    assert throttle.wait("10.0.0.1", "rev2") == 0  # another account from the same address
+    assert throttle.wait("10.0.0.2", "rev1") == 0  # the same account from another address
+    throttle.succeeded("10.0.0.1", "rev1")
+    assert throttle.wait("10.0.0.1", "rev1") == 0
+
+
+def test_one_address_trying_many_accounts_meets_the_per_address_cap():
+    throttle = security.LoginThrottle(5, 900, clock=lambda: 0.0)
+    for number in range(5):
+        throttle.failed("10.0.0.1", f"user{number}")
+    assert throttle.wait("10.0.0.1", "someone-else") > 0
+    assert throttle.wait("10.0.0.2", "someone-else") == 0
+
+
+def test_someone_elses_failures_never_lock_the_right_password_out(app, reviewer):
+    # OWASP ASVS V2.2.1: 20 failures on rev1 from one address (the issue's lockout) leave rev1's
+    # own login from another address untouched.
+    from fastapi.testclient import TestClient
+
+    basic_wrong = {"authorization": "Basic " + base64.b64encode(b"rev1:guess").decode()}
+    basic_right = {"authorization": "Basic " + base64.b64encode(b"rev1:correct horse battery staple").decode()}
+    with TestClient(app, client=("203.0.113.9", 4000)) as attacker:
+        codes = [attacker.get("/api/complaints", headers=basic_wrong).status_code for _ in range(25)]
+        assert 429 in codes and set(codes) <= {401, 429}
+    with TestClient(app, client=("198.51.100.7", 5000)) as reviewer_client:
+        assert reviewer_client.get("/api/complaints", headers=basic_right).status_code == 200
+        token = csrf_of(reviewer_client.get("/login").text)
+        form = {"csrf_token": token, "username": "rev1", "password": "correct horse battery staple"}
+        assert reviewer_client.post("/login", data=form, follow_redirects=False).status_code == 303

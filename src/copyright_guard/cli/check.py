@@ -72,7 +72,7 @@ def check(url: str | None, urls_file: str | None, concurrency: int, policy_file:
     policy = policy_or_fail(policy_file)
     exclusions, lists_note, in_force = _load_exclusions(db_url, policy)
     now = datetime.now(timezone.utc)
-    with HttpxTransport(signer=signer_or_fail(policy)) as transport:
+    with HttpxTransport(signer=signer_or_fail(policy), max_codings=policy.cache.max_content_codings) as transport:
         result = check_url(url, policy, transport, now=now, purpose=purpose, exclusions=exclusions,
                            fetch_page=not no_fetch)
     if as_json:

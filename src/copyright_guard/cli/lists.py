@@ -107,10 +107,13 @@ def import_command(file, name, file_format, authority, jurisdiction, reference, 
     if as_json:
         click.echo(json.dumps({**snapshot.as_dict(), "unchanged": result.unchanged, "restored": result.restored,
                                "added": len(result.diff.added), "removed": len(result.diff.removed),
-                               "changed": len(result.diff.changed), "ignored_fields": list(parsed.ignored_fields)}, indent=2))
+                               "changed": len(result.diff.changed), "ignored_fields": list(parsed.ignored_fields),
+                               "warnings": list(parsed.warnings)}, indent=2))
         return
     if parsed.ignored_fields:
         click.echo(f"note: ignored field(s) {', '.join(parsed.ignored_fields)}", err=True)
+    for warning in parsed.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if result.unchanged:
         click.echo(f"{shown}: same entries as exclusion list {name!r} version {snapshot.version}; no new version"
                    + (" (the list is active again)" if result.restored else ""))

@@ -80,6 +80,7 @@ class ParsedList:
     format: str
     rows: tuple[ListRow, ...]
     ignored_fields: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # accepted, but a person should look (mixed-script entries)
 
 
 def parse_list_file(data: bytes, name: str, *, format: str = "auto", defaults: ListDefaults = ListDefaults()) -> ParsedList:
@@ -105,7 +106,45 @@ def parse_list_file(data: bytes, name: str, *, format: str = "auto", defaults: L
                 raise ListFileError(f"{name}: a plain-text list has no {field!r} field; give a default {field} for its entries")
             raise ListFileError(f"{name} line {header_line}: missing {field!r} ({'add the column' if kind == 'csv' else 'add the field'} or give a default {field})")
     rows = rows_from_records(records, name, defaults)
-    return ParsedList(kind, rows, tuple(ignored))
+    return ParsedList(kind, rows, tuple(ignored), mixed_script_warnings(rows, name))
+
+
+def label_scripts(label: str) -> list[str]:
+    """The scripts of the letters of one host label (the first word of each Unicode name: LATIN,
+    CYRILLIC, GREEK, ...); digits and hyphens belong to none."""
+    scripts: list[str] = []
+    for char in label:
+        if char.isalpha():
+            script = unicodedata.name(char, "UNKNOWN").split(" ", 1)[0]
+            if script not in scripts:
+                scripts.append(script)
+    return scripts
+
+
+def mixed_script_warnings(rows: Iterable[ListRow], name: str, limit: int = 20) -> tuple[str, ...]:
+    """One warning per entry with a label mixing scripts ("pаypal.com" with a Cyrillic "а"): it is
+    accepted as written - the order names that host - but it looks like another name, and the
+    site the authority meant may be the other one (UTS #39 §5.1, mixed-script detection)."""
+    warnings: list[str] = []
+    for row in rows:
+        if "xn--" not in row.entry:
+            continue
+        for label in row.entry.split("."):
+            if not label.startswith("xn--"):
+                continue
+            try:
+                text = label.encode("ascii").decode("idna")
+            except UnicodeError:
+                continue
+            scripts = label_scripts(text)
+            if len(scripts) > 1:
+                where = f"{name} line {row.line}" if row.line is not None else name
+                warnings.append(f"{where}: entry {row.entry} ({text!r} in {label}) mixes scripts "
+                                f"({', '.join(s.title() for s in scripts)}): a look-alike of another name?")
+                break
+        if len(warnings) >= limit:
+            break
+    return tuple(warnings)
 
 
 def rows_from_records(

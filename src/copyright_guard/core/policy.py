@@ -188,7 +188,10 @@ class Cache(_Section):
     unreachable_grace_days: float = Field(30.0, ge=0, le=3650)  # then the last good copy applies (§2.3.1.4)
     max_bytes: int = Field(512_000, ge=512_000, le=MAX_SITE_FILE_BYTES)  # RFC 9309 §2.5: parse at least 500 KiB
     max_redirects: int = Field(5, ge=5, le=20)  # §2.3.1.2: follow at least five
-    timeout_seconds: float = Field(10.0, gt=0, le=300)
+    timeout_seconds: float = Field(10.0, gt=0, le=300)  # ONE deadline per request: connect + headers + body
+    # Stacked Content-Encodings decoded (RFC 9110 §8.4); more is unreachable. Decoded size is bounded
+    # by max_bytes (site files) and the page limit whatever the depth (docs/hardening.md).
+    max_content_codings: int = Field(2, ge=1, le=4)
 
     @model_validator(mode="after")
     def _retry_range(self) -> Cache:
@@ -329,6 +332,8 @@ def parse_policy(text: str, name: str = "<string>") -> Policy:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{name}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses per nested array or table: [[[[...]]]] 10,000 deep
+        raise PolicyError(f"{name}: arrays or tables nested too deeply to be a policy file") from None
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:

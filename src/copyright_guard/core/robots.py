@@ -51,6 +51,7 @@ _BARE_NAMES = tuple(sorted((n for n in _NAMES if " " not in n), key=len, reverse
 _RECORD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_ -]*\Z")
 _TOKEN_PREFIX = re.compile(r"[A-Za-z_-]*")
 _EOL = re.compile(r"\r\n|\r|\n")
+_WS = " \t"  # RFC 9309 §2.2: w = %x20 / %x09
 _MAX_PROBLEMS = 50
 _CITE_LIMIT = 200
 
@@ -142,7 +143,8 @@ class _RawGroup:
 class RobotsFile:
     """A parsed robots.txt. Build it with :func:`parse_robots`; treat it as immutable."""
 
-    __slots__ = ("_groups", "_index", "_global", "records", "problems", "_by_token", "_peers", "_slots", "_reasons", "_plans")
+    __slots__ = ("_groups", "_index", "_global", "records", "problems", "suspicious", "_by_token", "_peers", "_slots",
+                 "_reasons", "_plans")
 
     def __init__(
         self,
@@ -155,6 +157,8 @@ class RobotsFile:
         self._global = tuple(global_records)
         self.records = tuple(records)  # every record read (user-agent lines too), in file order
         self.problems = problems
+        # Why this parse may not be the site's robots.txt ("" if nothing is odd); set by parse_robots.
+        self.suspicious = ""
         index: dict[str, list[int]] = {}
         for number, group in enumerate(groups):
             for agent in group.agents:
@@ -279,8 +283,19 @@ def _decode(data: bytes, problems: list[str]) -> str:
             break
     try:
         return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("utf-8", errors="replace")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        problems.append(f"line {line}: bytes that are not UTF-8 (RFC 9309 §2.3); read as %-escapes of those "
+                        "octets (§2.2.2)")
+        # RFC 9309 §2.2.2: octets outside the allowed set are percent-encoded. A Latin-1 rule such
+        # as "Disallow: /caf\xe9/" then reads "/caf%E9/" and matches the URL that carries those
+        # octets (/caf%E9/x), as Google's parser does; U+FFFD would match no URL (fail open).
+        # surrogateescape keeps each such octet as U+DC80-U+DCFF, turned into its escape here.
+        text = data.decode("utf-8", errors="surrogateescape")
+        return text.translate(_ESCAPED_OCTETS)
+
+
+_ESCAPED_OCTETS = {0xDC00 + octet: f"%{octet:02X}" for octet in range(0x80, 0x100)}
 
 
 def _problem(problems: list[str], text: str) -> None:
@@ -294,13 +309,13 @@ def _split_record(line: str) -> tuple[str, str] | None:
     """``(name, value)`` of a line without its comment, or ``None`` if it is no record."""
     name, colon, value = line.partition(":")
     if colon:
-        name = name.strip().lower()
+        name = name.strip(_WS).lower()
         if _RECORD_NAME.match(name):
-            return _NAMES.get(name, name), value.strip()
+            return _NAMES.get(name, name), value.strip(_WS)
     lowered = line.lower()
     for bare in _BARE_NAMES:
-        if lowered.startswith(bare) and len(line) > len(bare) and line[len(bare)] in " \t":
-            return _NAMES[bare], line[len(bare):].strip()
+        if lowered.startswith(bare) and len(line) > len(bare) and line[len(bare)] in _WS:
+            return _NAMES[bare], line[len(bare):].strip(_WS)
     return None
 
 
@@ -330,9 +345,9 @@ def parse_robots(data: bytes) -> RobotsFile:
     global_records: list[RobotsLine] = []
     records: list[RobotsLine] = []
     for number, raw in enumerate(lines, 1):
-        if "\ufffd" in raw:
-            _problem(problems, f"line {number}: invalid UTF-8 bytes replaced")
-        body = raw.split("#", 1)[0].strip() if "#" in raw else raw.strip()
+        # Only space and tab are white space in the §2.2 grammar (w = %x20 / %x09): a rule ending
+        # in a no-break space keeps it (str.strip() would take it, and the rule would change).
+        body = raw.split("#", 1)[0].strip(_WS) if "#" in raw else raw.strip(_WS)
         if not body:
             continue
         split = _split_record(body)
@@ -363,7 +378,23 @@ def parse_robots(data: bytes) -> RobotsFile:
             global_records.append(line)
         else:
             current.records.append((line, len(current.agents)))
-    return RobotsFile(groups, global_records, records, problems)
+    robots = RobotsFile(groups, global_records, records, problems)
+    robots.suspicious = _suspicious(text, records)
+    return robots
+
+
+_HTML_START = re.compile(r"\A[\s\ufeff]*<(?:!doctype\s+html|html|head|body|!--|\?xml)", re.IGNORECASE)
+
+
+def _suspicious(text: str, records: list[RobotsLine]) -> str:
+    """An error page served with status 200 parses to no rules and allows everything for a day
+    (RFC-conformant: §2.2 keeps only the parseable lines); a reviewer should see it (issue 13).
+    An empty file, or one of comments only, is a normal "no restrictions"."""
+    if _HTML_START.match(text):
+        return "an HTML document, not a robots.txt (an error page served with status 200?)"
+    if not records and any(line.split("#", 1)[0].strip() for line in _EOL.split(text)):
+        return "no valid robots.txt line"
+    return ""
 
 
 # --- reasons ---------------------------------------------------------------------------------
@@ -412,6 +443,9 @@ class RobotsPlan:
             robots = parse_robots(site_file.body)
         self.robots = robots
         self.evidence = evidence
+        if robots.suspicious and status is SiteFileStatus.PARSED:
+            detail = f"robots.txt is {robots.suspicious}: read as no rules (RFC 9309 §2.2), so nothing is disallowed"
+            self.notes = (*self.notes, Reason("robots.suspicious", "robots.txt", detail, Effect.NOTE, evidence))
         self.token = policy.crawler.product_token
         # decide(path) of each group: (allowed, rule index) or None; "/robots.txt" is handled first.
         own = robots.group_for(self.token)

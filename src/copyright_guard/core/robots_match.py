@@ -27,6 +27,8 @@ import re
 from typing import Sequence
 from urllib.parse import quote
 
+from .urls import resolve_dots
+
 # Characters a match path keeps as they are (urls.match_path encodes everything else).
 _SAFE = "/%:@!$&'()*+,;=-._~?"
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
@@ -69,6 +71,12 @@ def pattern_regex(pattern: str) -> tuple[str, int]:
     anchored = pattern.endswith("$")
     if anchored:
         pattern = pattern[:-1]
+    head, sep, tail = pattern.partition("?")
+    if "/." in head or "%2" in head:
+        # Dot segments are resolved in URLs (urls.resolve_dots: the server serves /a/b for
+        # /a/./b), so a rule is read the same way; written as is, "Disallow: /a/./b" could match
+        # no URL at all (issue 13; docs/conformance.md "Dot segments in rules").
+        pattern = resolve_dots(head) + sep + tail
     pieces: list[str] = []
     in_query = False
     for raw in pattern.split("*"):

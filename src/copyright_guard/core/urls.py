@@ -70,6 +70,9 @@ def origin_of(scheme: str, host: str, port: int) -> str:
 _FORBIDDEN_HOST_CHARS = frozenset(" #%/:<>?@[\\]^|\x7f" + "".join(map(chr, range(0x20))))
 
 
+_IDNA_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+
+
 @lru_cache(maxsize=65536)  # a crawl sees few hosts; the IP-address probe below is costly
 def normalise_host(host: str) -> str:
     """Lower-case, strip one trailing dot, IDNA-encode. Raises URLError for an unusable host."""
@@ -80,6 +83,10 @@ def normalise_host(host: str) -> str:
             host = unquote(host, errors="strict")
         except UnicodeDecodeError:
             raise URLError(f"invalid percent-encoding in host {host!r}") from None
+    if not host.isascii():
+        # IDNA (RFC 3490 §3.1) reads U+3002, U+FF0E and U+FF61 as label dots: "example.com。" is
+        # example.com with its trailing dot, and must meet the exclusion lists as such (issue 13).
+        host = host.translate(_IDNA_DOTS)
     host = host.strip().rstrip(".").lower()
     if not host:
         raise URLError("URL has no host")
@@ -188,14 +195,18 @@ _PATH_UNCHANGED = re.compile(r"[A-Za-z0-9_.~/%:@!$&'()*+,;=-]*\Z")
 _QUERY_UNCHANGED = re.compile(r"[A-Za-z0-9_.~/%:@!$&'()*+,;=?-]*\Z")
 
 
-def match_path(path: str, query: str = "") -> str:
+def match_path(path: str, query: str | None = "") -> str:
     """RFC 9309 §2.2.2: the path (and query) as sent, with non-ASCII and unsafe octets %-encoded,
-    and its dot segments resolved (:func:`resolve_dots`)."""
+    and its dot segments resolved (:func:`resolve_dots`). ``query=""`` is no query; ``None`` an
+    empty one (``/page?``), kept: RFC 3986 §6.2.3 keeps a delimiter whose component is empty, and
+    that is what httpx sends (docs/conformance.md "Empty query")."""
     path = path or "/"
     if not _PATH_UNCHANGED.match(path):
         path = quote(path, safe=_SAFE_PATH)
     if "/." in path or "%2" in path:
         path = resolve_dots(path)
+    if query is None:
+        return f"{path}?"
     if query:
         if not _QUERY_UNCHANGED.match(query):
             query = quote(query, safe=_SAFE_QUERY)
@@ -260,15 +271,23 @@ def parse_target(url: str) -> Target:
             path = path or "/"
             if "/." in path or "%2" in path:
                 path = resolve_dots(path)
+            # query None: no "?"; "" : an empty query, kept (RFC 3986 §6.2.3, match_path).
             return _target(url, scheme, host, int(port) if port else DEFAULT_PORTS[scheme],
-                           f"{path}?{query}" if query else path, registered_domain(host))
+                           path if query is None else f"{path}?{query}", registered_domain(host))
     if _CONTROL_CHARS.search(url):
         raise URLError("URL contains control characters")
+    if not url.isascii():
+        try:
+            url.encode("utf-8")
+        except UnicodeEncodeError:  # found by tests/unit/test_properties.py: quote() raised
+            raise URLError("URL contains a lone surrogate code point (not encodable text)") from None
     scheme, hostname, port, path, query = split_url(url.strip())
     if scheme not in DEFAULT_PORTS:
         raise URLError(f"unsupported scheme {scheme or '(none)'!r}: only http and https URLs can be checked")
     host = normalise_host(hostname)
     port = port if port is not None else DEFAULT_PORTS[scheme]
+    if not query and url.strip().partition("#")[0].endswith("?"):
+        query = None  # an empty query, kept (RFC 3986 §6.2.3; match_path)
     return Target(
         url=url.strip(),
         scheme=scheme,

@@ -6,6 +6,12 @@ states.py decides about redirects), no cookies, no credentials (userinfo in a UR
 ``max_bytes``. Every failure becomes ``FetchOutcome.error``, one line such as
 ``connection refused``, ``timeout after 10s``, ``DNS lookup failed: ...`` or ``TLS error: ...``;
 nothing is raised.
+
+Bounds (docs/hardening.md): ``timeout`` is ONE deadline for the whole request - connect, TLS,
+headers and body - because httpx's timeouts are per socket read and a server sending one byte of
+header per second never trips them (:class:`_DeadlineBackend` gives every socket operation only
+the time left). The body is taken raw and decoded here by :func:`~.decoding.decode_bounded`:
+decoded size at most ``max_bytes``, at most ``max_codings`` stacked codings.
 """
 
 from __future__ import annotations
@@ -13,13 +19,16 @@ from __future__ import annotations
 import errno
 import socket
 import ssl
+import threading
 import time
 from datetime import datetime, timezone
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from urllib.parse import urlsplit, urlunsplit
 
+import httpcore
 import httpx
 
+from .decoding import DecodingError, accept_encoding, codings, decode_bounded
 from .states import FetchOutcome, one_line
 
 __all__ = ["HttpxTransport", "describe_error"]
@@ -38,28 +47,93 @@ def _without_userinfo(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket stream whose every read and write gets at most the time left before the deadline."""
+
+    def __init__(self, stream: httpcore.NetworkStream, backend: _DeadlineBackend) -> None:
+        self._stream, self._backend = stream, backend
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, self._backend.left(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, self._backend.left(timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None) -> httpcore.NetworkStream:
+        tls = self._stream.start_tls(ssl_context, server_hostname, self._backend.left(timeout))
+        return _DeadlineStream(tls, self._backend)
+
+    def get_extra_info(self, info: str):
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.SyncBackend):
+    """httpcore's socket backend with one overall deadline per request (``deadline``, monotonic).
+
+    The deadline is kept per thread: one transport serves concurrent requests from several threads
+    (``check --urls``, ``recheck``), each with its own deadline; a pooled connection is used by one
+    request, on one thread, at a time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._local = threading.local()
+
+    @property
+    def deadline(self) -> float | None:
+        return getattr(self._local, "deadline", None)
+
+    @deadline.setter
+    def deadline(self, value: float | None) -> None:
+        self._local.deadline = value
+
+    def left(self, timeout: float | None) -> float:
+        if self.deadline is None:
+            return timeout
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise httpcore.ReadTimeout("deadline passed")
+        return left if timeout is None else min(timeout, left)
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        stream = super().connect_tcp(host, port, self.left(timeout), local_address, socket_options)
+        return _DeadlineStream(stream, self)
+
+
 class HttpxTransport:
     """``fetch(url, *, user_agent, timeout, max_bytes) -> FetchOutcome`` over httpx.
 
     ``verify`` is passed to httpx (``True``, a CA bundle path, or an ``ssl.SSLContext``); tests use
-    it to trust their throw-away certificate. Use as a context manager, or call :meth:`close`.
+    it to trust their throw-away certificate. ``max_codings`` bounds the stacked content codings
+    decoded (``policy.cache.max_content_codings``). Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, *, verify: bool | str | ssl.SSLContext = True, signer=None) -> None:
+    def __init__(self, *, verify: bool | str | ssl.SSLContext = True, max_codings: int = 2, signer=None) -> None:
         # signer: a webbotauth.RequestSigner; every request (site-wide files too) is then signed
         # for Web Bot Auth just before it is sent.
         self._signer = signer
+        self._backend = _DeadlineBackend()
+        transport = httpx.HTTPTransport(verify=verify, trust_env=False)
+        # httpx has no option for httpcore's network backend: the pool is rebuilt with the same
+        # TLS context and our deadline backend (a plain pool: proxies are never used, trust_env=False).
+        transport._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
+            network_backend=self._backend,
+        )
+        self._max_codings = max_codings
         self._client = httpx.Client(
+            transport=transport,
             follow_redirects=False,
             trust_env=False,
             cookies=_no_cookies(),
-            verify=verify,
-            headers={"Accept": "*/*"},
+            headers={"Accept": "*/*", "Accept-Encoding": accept_encoding()},
         )
 
     def fetch(self, url: str, *, user_agent: str, timeout: float, max_bytes: int,
               method: str = "GET") -> FetchOutcome:
-        deadline = time.monotonic() + timeout
+        deadline = self._backend.deadline = time.monotonic() + timeout
         try:
             target = _without_userinfo(url)
             headers = {"User-Agent": user_agent}
@@ -70,29 +144,39 @@ class HttpxTransport:
                 timeout=httpx.Timeout(timeout),
             ) as response:
                 self._client.cookies.clear()  # belt and braces: the jar refuses them anyway
-                body, truncated = self._read(response, max_bytes, deadline, timeout)
+                body, truncated = self._read(response, max_bytes, deadline, timeout, self._max_codings)
                 headers: dict[str, list[str]] = {}
                 for name, value in response.headers.multi_items():
                     headers.setdefault(name.lower(), []).append(value)
                 return FetchOutcome(url, response.status_code, headers, body, fetched_at=_now(), truncated=truncated)
         except _Timeout:
             return FetchOutcome(url, error=f"timeout after {timeout:g}s", fetched_at=_now())
+        except DecodingError as exc:
+            return FetchOutcome(url, error=one_line(str(exc)), fetched_at=_now())
         except Exception as exc:  # noqa: BLE001 - every failure is an outcome, never an exception
             return FetchOutcome(url, error=describe_error(exc, timeout), fetched_at=_now())
+        finally:
+            self._backend.deadline = None
 
     @staticmethod
-    def _read(response: httpx.Response, max_bytes: int, deadline: float, timeout: float) -> tuple[bytes, bool]:
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in response.iter_bytes():  # decoded (gzip etc.), so the limit counts real bytes
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > max_bytes:
-                return b"".join(chunks)[:max_bytes], True
-            # Each read has its own timeout; this bounds the whole body (a server dripping bytes).
+    def _read(response: httpx.Response, max_bytes: int, deadline: float, timeout: float,
+              max_codings: int) -> tuple[bytes, bool]:
+        def check() -> None:
+            # Each socket read is bounded by the backend; this bounds the decoding work between reads.
             if time.monotonic() > deadline:
                 raise _Timeout(timeout)
-        return b"".join(chunks), False
+
+        def raw():
+            # The raw bytes on the wire are cut at max_bytes too (RFC 9309 §2.5 lets us stop reading).
+            size = 0
+            for chunk in response.iter_raw():
+                yield chunk
+                size += len(chunk)
+                if size > max_bytes:
+                    return
+
+        applied = codings(response.headers.get_list("content-encoding"))
+        return decode_bounded(raw(), applied, max_bytes=max_bytes, max_codings=max_codings, check=check)
 
     def close(self) -> None:
         self._client.close()
@@ -137,6 +221,8 @@ def describe_error(exc: BaseException, timeout: float) -> str:
         return f"DNS lookup failed: {text}"
     if "ssl" in lowered or "certificate" in lowered or "tls" in lowered:
         return f"TLS error: {text}"
+    if isinstance(exc, httpx.RemoteProtocolError) and "complete message body" in lowered:
+        return "connection closed mid-body"  # the headers came, the body did not end
     if isinstance(exc, httpx.RemoteProtocolError) and "without sending" in lowered:
         return "connection closed without a response"
     if isinstance(exc, httpx.RemoteProtocolError):

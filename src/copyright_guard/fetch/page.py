@@ -131,6 +131,12 @@ def check_url(
                 hop = target
                 continue
             return result
+        if outcome.truncated and any(c.strip().lower() not in ("", "identity") for c in outcome.header("content-encoding")):
+            # As in a crawl, where Scrapy's decompression stops at DOWNLOAD_MAXSIZE (the add-on sets
+            # it to this bound) and the page is not collected: a bomb is not decided on its first bytes.
+            result.fetch_error = (f"GET {hop}: decoded body larger than {PAGE_MAX_BYTES} bytes "
+                                  "(decompression bomb guard); not collected")
+            return result
         result.response = outcome
         response = ResponseView(url=url, status=outcome.status, headers=dict(outcome.headers), body=outcome.body,
                                 final_url=hop, fetched_at=outcome.fetched_at)
@@ -164,5 +170,7 @@ def _site_file_dict(site_file) -> dict:
         "expires_at": site_file.expires_at.isoformat(),
         "unreachable_since": site_file.unreachable_since.isoformat() if site_file.unreachable_since else None,
         "last_good_applies": site_file.status is SiteFileStatus.UNREACHABLE and site_file.parsed is not None,
+        # What the parser could not read (issue 13): a rule that "matches nothing" shows here.
+        "problems": list(getattr(site_file.parsed, "problems", None) or ()),
         "evidence": site_file.evidence.as_dict(),
     }

@@ -9,7 +9,9 @@ request and feeds its :class:`FetchOutcome` in; the machine answers with the nex
 Rules (robots.txt per RFC 9309; tdmrep.json, ai.txt and RSL licences use the same ones, issue 3):
 
 * 2xx -> PARSED: the body, cut at ``policy.cache.max_bytes`` (§2.5: at least 500 KiB), is parsed by
-  ``core.parsers.parser_for(kind)``. A cut is recorded in the evidence location.
+  ``core.parsers.parser_for(kind)``. A cut is recorded in the evidence location. A *compressed* body
+  that decodes to more than ``max_bytes`` is UNREACHABLE instead (decompression bomb guard,
+  docs/hardening.md); the transports never decode more than that.
 * 3xx with a Location -> follow, also across hosts (§2.3.1.2: "at least five consecutive
   redirects"); the file still belongs to the *initial* origin. More than
   ``policy.cache.max_redirects`` (5) redirects, a loop, or a 3xx we cannot follow (no Location, or a
@@ -171,6 +173,15 @@ class SiteFileFetch:
 
     def _parsed(self, outcome: FetchOutcome) -> None:
         body, cut = self._cut(outcome)
+        coded = [c for c in outcome.header("content-encoding") if c.strip().lower() not in ("", "identity")]
+        if cut and coded:
+            # A compressed file larger than max_bytes once decoded: RFC 9309 §2.5's cut is for a
+            # large file a site publishes; a few KiB that inflate past the bound are a
+            # decompression bomb (or a mistake), and reading its first bytes as the rules would let
+            # the attacker choose them. Undecidable, so unreachable: complete disallow (fail closed).
+            self._unreachable(outcome, f"decoded body larger than {self.policy.cache.max_bytes} bytes "
+                                       f"(Content-Encoding: {', '.join(coded)}; decompression bomb guard)")
+            return
         parse = self._parse or parser_for(self.kind)
         note = f"; body cut at {self.policy.cache.max_bytes} bytes (RFC 9309 §2.5)" if cut else ""
         rules = body

@@ -24,6 +24,7 @@ from typing import Any
 from scrapy.exceptions import NotConfigured
 from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 
+from ..fetch.page import PAGE_MAX_BYTES
 from .settings import SCRAPY_ROBOTSTXT, SettingsError, check_user_agent, read_settings
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,11 @@ class Addon:
         settings.set_in_component_priority_dict(middlewares, IdentityGuardMiddleware, IDENTITY_PRIORITY)
         settings.set_in_component_priority_dict("SPIDER_MIDDLEWARES", ProvenanceMiddleware, SPIDER_PRIORITY)
         settings.set_in_component_priority_dict("EXTENSIONS", AuditExtension, 0)
+
+        # Pages: Scrapy's default DOWNLOAD_MAXSIZE (1 GiB) is also its decompression bound, per
+        # content coding; the add-on lowers it to the page bound `check` uses unless set explicitly.
+        if (settings.getpriority("DOWNLOAD_MAXSIZE") or 0) < SETTINGS_PRIORITIES["addon"]:
+            settings.set("DOWNLOAD_MAXSIZE", PAGE_MAX_BYTES, "addon")
 
         retry_codes = [int(code) for code in settings.getlist("RETRY_HTTP_CODES")]
         kept = [code for code in retry_codes if code not in ACCESS_STATUSES]

@@ -39,7 +39,7 @@ from ..core.policy import Policy
 from ..core.urls import URLError, parse_target
 from .recorder import DecisionRecorder
 from .runtime import CrawlDelays, runtime_for, utc_now
-from .transport import EngineSiteFiles, response_headers
+from .transport import HELD_CODINGS_META, EngineSiteFiles, response_headers
 
 logger = logging.getLogger(__name__)
 
@@ -201,17 +201,31 @@ class IdentityGuardMiddleware:
     """
 
     def __init__(self, product_token: str, recorder: DecisionRecorder, signer: Any = None,
-                 clock: Any = utc_now) -> None:
+                 clock: Any = utc_now, site_files: Any = None) -> None:
         self._token = product_token.lower().encode("latin-1")
         self._product_token = product_token
         self._recorder = recorder
         self._signer = signer
         self._clock = clock
+        self._site_files = site_files
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> IdentityGuardMiddleware:
         runtime = runtime_for(crawler)
-        return cls(runtime.policy.crawler.product_token, runtime.recorder, runtime.settings.signer)
+        return cls(runtime.policy.crawler.product_token, runtime.recorder, runtime.settings.signer,
+                   site_files=runtime.site_files)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        """Hold back the ``Content-Encoding`` of a site-file response: being the closest middleware to
+        the wire, this runs before Scrapy's HttpCompressionMiddleware, which would decode it without a
+        bound (site files have ``download_maxsize = 0``); the transport decodes it bounded."""
+        site_files = self._site_files
+        if site_files is not None and site_files.is_site_file_request(request):
+            held = response.headers.getlist(b"Content-Encoding")
+            if held:
+                request.meta[HELD_CODINGS_META] = [value.decode("latin-1") for value in held]
+                del response.headers[b"Content-Encoding"]
+        return response
 
     def process_request(self, request: Request) -> None:
         headers = request.headers

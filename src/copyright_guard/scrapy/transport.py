@@ -7,7 +7,13 @@ what each HTTP outcome means (RFC 9309 §2.3.1). Scrapy therefore must not inter
 site-file requests carry ``dont_redirect`` (the machine follows redirects itself, up to the
 policy's limit), ``dont_retry`` (the machine has its own backoff), ``handle_httpstatus_all`` and
 ``download_maxsize = 0`` (the body is cut at ``policy.cache.max_bytes`` here instead of failing the
-download, RFC 9309 §2.5).
+download, RFC 9309 §2.5). ``download_maxsize = 0`` would also switch off the size guard of Scrapy's
+HttpCompressionMiddleware (a 6.8 KB ``gzip, gzip`` robots.txt decoded to 4.3 GB), so the
+add-on's IdentityGuardMiddleware takes the ``Content-Encoding`` of a site-file response before that
+middleware sees it (:data:`HELD_CODINGS_META`) and :meth:`EngineSiteFiles._outcome` decodes the body
+with the same bounded decoder as ``copyright-guard check`` (fetch/decoding.py): decoded size at most
+``max_bytes``, at most ``max_content_codings`` stacked codings. ``download_timeout`` is Scrapy's
+overall deadline for the request (connect, headers and body).
 
 One fetch per (kind, origin): concurrent requests for pages of a new origin all wait on the same
 pending fetch (a :class:`~copyright_guard.scrapy.shared.SharedResult`: each waiter gets the result,
@@ -35,6 +41,7 @@ from ..core.exclusions import ExclusionIndex
 from ..core.model import SiteFile
 from ..core.policy import Policy
 from ..fetch.cache import SiteFileCache
+from ..fetch.decoding import DecodingError, codings, decode_bounded
 from ..fetch.site import assemble_view, files_after_robots, refusal
 from ..fetch.states import FetchOutcome, SiteFileFetch, one_line, site_file_url
 from .shared import SharedResult
@@ -45,6 +52,9 @@ logger = logging.getLogger(__name__)
 # site-file request if this transport created it (checked by identity): setting the key on a page
 # request does not skip any check.
 SITE_FILE_META = "copyright_guard_site_file"
+# request.meta key where IdentityGuardMiddleware puts the Content-Encoding values of a site-file
+# response it took off (so that Scrapy does not decode the body without a bound).
+HELD_CODINGS_META = "copyright_guard_held_codings"
 
 Download = Callable[[Request], Awaitable[Response]]
 OnSiteFile = Callable[[SiteFile], None]
@@ -205,14 +215,29 @@ class EngineSiteFiles:
         finally:
             self._untrack(request)
         truncated = "download_stopped" in (response.flags or ())
+        headers = response_headers(response)
+        body = response.body
+        held = request.meta.get(HELD_CODINGS_META)
+        if held:
+            headers["content-encoding"] = held  # as received: the evidence shows what was sent
+            try:
+                body, cut = decode_bounded([body], codings(held), max_bytes=self._max_bytes,
+                                           max_codings=self._policy.cache.max_content_codings)
+            except DecodingError as exc:
+                return FetchOutcome(url=response.url, error=one_line(str(exc)), fetched_at=self._clock())
+            truncated = truncated or cut
         return FetchOutcome(
             url=response.url,
             status=response.status,
-            headers=response_headers(response),
-            body=response.body,
+            headers=headers,
+            body=body,
             fetched_at=self._clock(),
             truncated=truncated,
         )
+
+    def is_site_file_request(self, request: Request) -> bool:
+        """Whether this transport sent ``request`` (by identity: a meta key can be copied)."""
+        return request in self.in_flight
 
     def _track(self, request: Request) -> None:
         # The bytes_received handler is connected only while site-wide files are in flight, so

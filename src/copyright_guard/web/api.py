@@ -8,6 +8,7 @@ import binascii
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Header, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBasic
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,7 +21,67 @@ from .app import attachment_download, csv_download
 from ..core.complaint_messages import public_wording
 from .public import status_path
 
-router = APIRouter(prefix="/api")
+# -- the error answers, as the handlers in app.py send them (issue 13: the schema said otherwise) --
+
+
+class Problem(BaseModel):
+    """Every error answer of the API: one sentence fit to show a person."""
+
+    detail: str
+
+
+class FieldProblem(BaseModel):
+    field: str = Field(description="The field, dotted for nested ones (attachments.0.filename)")
+    message: str
+
+
+class InvalidInput(BaseModel):
+    """A 422: a summary and one message per field. The submitted values are never echoed back."""
+
+    detail: str
+    errors: list[FieldProblem]
+
+
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}
+INVALID = {422: {"model": InvalidInput, "description": "Invalid fields, one message each"}}
+LIMITED = {429: {"model": Problem, "description": "Too many requests (or failed logins) from this address",
+                 "headers": _RETRY_AFTER}}
+TOO_LARGE = {413: {"description": "Request body over the size limit",
+                   "content": {"text/plain": {"schema": {"type": "string"}}}}}
+UNKNOWN = {404: {"model": Problem, "description": "No such complaint"}}
+REFUSED = {409: {"model": Problem, "description": "Not possible in the complaint's current state"}}
+REVIEWERS = {
+    401: {"model": Problem, "description": "No or wrong reviewer credentials",
+          "headers": {"WWW-Authenticate": {"description": "Basic", "schema": {"type": "string"}}}},
+    403: {"model": Problem, "description": "A session write without its X-CSRF-Token header"},
+    **LIMITED,
+}
+
+BAD_BODY = {400: {"model": Problem, "description": "A body that cannot be read as JSON"}}
+
+
+def _known_query_only(request: Request) -> None:
+    """422 for a query parameter the operation does not declare: a typo (``?stauts=open``) would
+    otherwise be ignored silently and answer something other than what was asked."""
+    route = request.scope.get("route")
+    if route is None or not request.query_params:
+        return
+    known = _query_names(route.dependant)
+    unknown = sorted({name for name in request.query_params if name not in known})
+    if unknown:
+        raise RequestValidationError([{"loc": ("query", name[:60]), "msg": "unknown query parameter",
+                                       "type": "extra_forbidden"} for name in unknown[:10]])
+
+
+def _query_names(dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+router = APIRouter(prefix="/api", responses={**BAD_BODY, **INVALID, **TOO_LARGE},
+                   dependencies=[Depends(_known_query_only)])
 # Declared for OpenAPI (the security scheme); the check itself is security.reviewer_api.
 _basic = HTTPBasic(auto_error=False, description="A reviewer account (copyright-guard reviewers add)")
 reviewer = [Depends(_basic), Depends(security.reviewer_api)]
@@ -30,6 +91,12 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _at_least_one_target(schema: dict) -> None:
+    # The real rule (core.complaints.validate_submission): at least one work, URL or domain. Said
+    # in the schema so a client (or a test generator) can build a complaint that is accepted.
+    schema["anyOf"] = [{"required": [f], "properties": {f: {"minItems": 1}}} for f in ("works", "urls", "domains")]
+
+
 class AttachmentIn(_Model):
     filename: str = Field(max_length=255)
     content_type: str = Field(max_length=100, examples=["application/pdf"])
@@ -37,12 +104,21 @@ class AttachmentIn(_Model):
 
 
 class ComplaintIn(_Model):
-    name: str = Field(max_length=wf.MAX_NAME)
+    """A complaint. The constraints are those core.complaints.validate_submission applies; its
+    messages (one per field) are what a 422 lists."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_at_least_one_target)
+
+    # Schema-only constraints (json_schema_extra): the check itself stays in validate_submission,
+    # whose messages say what to do ("Enter your name.") where pydantic's would not.
+    name: str = Field(max_length=wf.MAX_NAME, json_schema_extra={"minLength": 1, "pattern": r"\S"})
     organisation: str = Field("", max_length=wf.MAX_NAME)
-    email: str = Field(max_length=254)
+    email: str = Field(max_length=254, json_schema_extra={"format": "email"})
     role: Literal["rightsholder", "representative", "collective-management-organisation"]
     type: Literal["opt-out-not-honoured", "infringing-site-crawled", "infringing-output", "other"]
-    description: str = Field(max_length=wf.MAX_DESCRIPTION)
+    description: str = Field(max_length=wf.MAX_DESCRIPTION,
+                             json_schema_extra={"minLength": wf.MIN_DESCRIPTION,
+                                                "description": f"At least {wf.MIN_DESCRIPTION} characters"})
     works: list[str] = Field(default_factory=list, max_length=wf.MAX_TARGETS)
     urls: list[str] = Field(default_factory=list, max_length=wf.MAX_TARGETS)
     domains: list[str] = Field(default_factory=list, max_length=wf.MAX_TARGETS)
@@ -100,8 +176,7 @@ class ExclusionsIn(_Model):
 # -- public -----------------------------------------------------------------------------------------
 
 
-@router.post("/complaints", status_code=201, response_model=Receipt, tags=["public"],
-             responses={422: {"description": "Invalid fields, one message each"}, 429: {"description": "Rate limited"}})
+@router.post("/complaints", status_code=201, response_model=Receipt, tags=["public"], responses={**LIMITED})
 def submit(request: Request, body: ComplaintIn) -> JSONResponse:
     """Lodge a complaint. The answer holds the tracking token: it is shown only this once."""
     submission, errors = wf.validate_submission(body.model_dump(exclude={"attachments"}))
@@ -131,7 +206,7 @@ def submit(request: Request, body: ComplaintIn) -> JSONResponse:
 
 
 @router.get("/status/{reference}", response_model=PublicStatus, tags=["public"],
-            responses={404: {"description": "Unknown reference or wrong token (indistinguishable)"}})
+            responses={404: {"model": Problem, "description": "Unknown reference or wrong token (indistinguishable)"}})
 def public_status(request: Request, reference: str,
                   x_tracking_token: str = Header("", description="The tracking token given at submission")) -> dict:
     """A complaint's status and public history, for the holder of its tracking token."""
@@ -158,7 +233,7 @@ def public_figures(request: Request, period: Literal["month", "quarter", "year"]
 # -- reviewers --------------------------------------------------------------------------------------
 
 
-@router.get("/complaints", dependencies=reviewer, tags=["reviewers"])
+@router.get("/complaints", dependencies=reviewer, tags=["reviewers"], responses={**REVIEWERS})
 def list_complaints(request: Request, status: wf.Status | None = None, overdue: bool = False) -> list[dict]:
     app = request.app
     now = app.state.clock()
@@ -171,12 +246,12 @@ def list_complaints(request: Request, status: wf.Status | None = None, overdue: 
              "overdue": wf.overdue(c, now)} for c in found]
 
 
-@router.get("/complaints/{reference}", dependencies=reviewer, tags=["reviewers"])
+@router.get("/complaints/{reference}", dependencies=reviewer, tags=["reviewers"], responses={**REVIEWERS, **UNKNOWN})
 def show(request: Request, reference: str) -> dict:
     return store.load(request.app.state.engine, reference).as_dict(now=request.app.state.clock())
 
 
-@router.post("/complaints/{reference}/transitions", tags=["reviewers"])
+@router.post("/complaints/{reference}/transitions", tags=["reviewers"], responses={**REVIEWERS, **UNKNOWN, **REFUSED})
 def transition(request: Request, reference: str, body: TransitionIn, actor: str = Depends(security.reviewer_api),
                _: object = Depends(_basic)) -> dict:
     app = request.app
@@ -185,7 +260,7 @@ def transition(request: Request, reference: str, body: TransitionIn, actor: str 
     return record.as_dict(now=app.state.clock())
 
 
-@router.post("/complaints/{reference}/notes", tags=["reviewers"])
+@router.post("/complaints/{reference}/notes", tags=["reviewers"], responses={**REVIEWERS, **UNKNOWN, **REFUSED})
 def add_note(request: Request, reference: str, body: NoteIn, actor: str = Depends(security.reviewer_api),
              _: object = Depends(_basic)) -> dict:
     record = store.add_note(request.app.state.engine, reference, actor=actor, text=body.text,
@@ -193,7 +268,7 @@ def add_note(request: Request, reference: str, body: NoteIn, actor: str = Depend
     return record.as_dict()
 
 
-@router.post("/complaints/{reference}/exclusions", tags=["reviewers"])
+@router.post("/complaints/{reference}/exclusions", tags=["reviewers"], responses={**REVIEWERS, **UNKNOWN, **REFUSED})
 def add_exclusions(request: Request, reference: str, body: ExclusionsIn, actor: str = Depends(security.reviewer_api),
                    _: object = Depends(_basic)) -> dict:
     """Exclude domains or hosts from crawling, on the complaint's own versioned exclusion list."""
@@ -203,19 +278,27 @@ def add_exclusions(request: Request, reference: str, body: ExclusionsIn, actor: 
     return record.as_dict()
 
 
-@router.post("/complaints/{reference}/affected-items", tags=["reviewers"])
+@router.post("/complaints/{reference}/affected-items", tags=["reviewers"], responses={**REVIEWERS, **UNKNOWN, **REFUSED})
 def affected_items(request: Request, reference: str, actor: str = Depends(security.reviewer_api),
                    _: object = Depends(_basic)) -> list[dict]:
     """Already-collected items the complaint's targets cover, to purge (the listing is logged)."""
     return store.affected_items(request.app.state.engine, reference, actor=actor, now=request.app.state.clock())
 
 
-@router.get("/complaints/{reference}/attachments/{attachment_id}", dependencies=reviewer, tags=["reviewers"])
+@router.get("/complaints/{reference}/attachments/{attachment_id}", dependencies=reviewer, tags=["reviewers"],
+            response_class=Response, responses={
+                200: {"description": "The file, always as a download (Content-Disposition: attachment)",
+                      "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+                **REVIEWERS, 404: {"model": Problem, "description": "No such complaint or attachment"}})
 def attachment(request: Request, reference: str, attachment_id: int) -> Response:
     return attachment_download(request, reference, attachment_id)
 
 
-@router.get("/export", dependencies=reviewer, tags=["reviewers"])
+@router.get("/export", dependencies=reviewer, tags=["reviewers"], response_class=Response, responses={
+    200: {"description": "Every complaint: JSON (format=json) or a CSV download (format=csv)",
+          "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+                      "text/csv": {"schema": {"type": "string"}}}},
+    **REVIEWERS})
 def export(request: Request, format: Literal["csv", "json"] = "json") -> Response:
     rows = store.export_rows(request.app.state.engine)
     if format == "csv":

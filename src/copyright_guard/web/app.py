@@ -22,6 +22,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
@@ -75,7 +76,8 @@ def create_app(
     app.state.signer = signer
     app.state.clock = clock
     app.state.submit_limiter = security.RateLimiter(submissions_per_hour, 3600)
-    app.state.login_limiter = security.RateLimiter(logins_per_15_minutes, 900)
+    # Failed logins: growing delays per (address, account), at most this many per address (security.py).
+    app.state.login_limiter = security.LoginThrottle(logins_per_15_minutes, 900)
     app.state.session_lifetime = session_lifetime
     app.state.ended_sessions = security.EndedSessions()
     app.state.templates = _templates()
@@ -186,6 +188,22 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path == "/openapi.json"
 
 
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods some route answers at this path (asked of the router itself, which knows its
+    included routers); HEAD wherever GET works (HeadAsGetMiddleware)."""
+    allowed = set()
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.add(method)
+    if "GET" in allowed:
+        allowed.add("HEAD")
+    return sorted(allowed)
+
+
 def _error_handlers(app: FastAPI) -> None:
     titles = {400: "Bad request", 401: "Login required", 403: "Forbidden", 404: "Not found",
               405: "Method not allowed", 413: "Too large", 422: "Invalid input", 429: "Too many requests"}
@@ -196,6 +214,10 @@ def _error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and detail == "Not Found":
             detail = "There is no page at this address."
         headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route whose path matched; a resource is
+            # often several routes (GET and POST /api/complaints). RFC 9110 §15.5.6: all of them.
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
         if _wants_json(request):
             return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
         response = render(request, "error.html", {"title": titles.get(exc.status_code, "Error"), "detail": detail},

@@ -95,16 +95,17 @@ def login_form(request: Request, next: str = "/review") -> Response:
 @router.post("/login")
 async def login(request: Request) -> Response:
     await security.require_csrf_form(request)
-    limiter = request.app.state.login_limiter
-    security.refuse_if_limited(limiter, request, "failed login attempts")
+    throttle = request.app.state.login_limiter
     form = await request.form()
     username, password = security.form_text(form, "username"), security.form_text(form, "password")
+    security.refuse_if_throttled(throttle, request, username)
     next_path = _safe_next(security.form_text(form, "next") or "/review")
     name = security.authenticate(request, username, password)
     if name is None:
-        limiter.record(security.client_key(request))
+        throttle.failed(security.client_key(request), username)
         return render(request, "login.html", {"next": next_path, "error": "The user name or password is not right.",
                                               "username": username}, status=401)
+    throttle.succeeded(security.client_key(request), username)
     security.start_session(request, name)
     return RedirectResponse(next_path, status_code=303)
 

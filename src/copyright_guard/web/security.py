@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import math
 import secrets
 import threading
 import time
@@ -109,6 +110,73 @@ class RateLimiter:
         with self._lock:
             hits = self._hits.get(key)
             return max(1, int(hits[0] + self.window - self.clock()) + 1) if hits else 1
+
+
+class LoginThrottle:
+    """Failed logins, throttled per (address, account) and capped per address (OWASP ASVS V2.2.1).
+
+    * Per (address, account): the first ``free`` failures cost nothing; after that each failure makes
+      the next attempt on that account from that address wait ``base_delay`` seconds, doubling with
+      every further failure up to ``max_delay``. A success clears the pair.
+    * Per address: at most ``per_address`` failures in ``window`` seconds, whatever the accounts
+      (one address trying many accounts); then the address waits for the window to slide.
+    * Nothing is counted per account alone: failures from one address never refuse the right
+      password from another address (ASVS V2.2.1: no lockout an attacker can impose on others).
+      Behind a proxy every client is the proxy's address unless ``--forwarded-allow-ips`` names it.
+
+    Only failures are counted, so a busy API client is never slowed by its own successes. Kept in
+    memory: enough for one portal process.
+    """
+
+    def __init__(self, per_address: int = 20, window: float = 900.0, *, free: int = 3, base_delay: float = 1.0,
+                 max_delay: float = 900.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_address = RateLimiter(per_address, window, clock)
+        self.free, self.base_delay, self.max_delay, self.window = free, base_delay, max_delay, window
+        self.clock = clock
+        self._pairs: dict[tuple[str, str], tuple[int, float]] = {}  # -> (failures, time of the last)
+        self._lock = threading.Lock()
+
+    def wait(self, address: str, account: str) -> int:
+        """Seconds ``address`` must wait before trying ``account`` again; 0 if it may try now."""
+        if not self.per_address.allows(address):
+            return self.per_address.retry_after(address)
+        with self._lock:
+            entry = self._pairs.get((address, account[:256]))
+        if entry is None:
+            return 0
+        left = entry[1] + self._delay(entry[0]) - self.clock()
+        return max(1, math.ceil(left)) if left > 0 else 0
+
+    def _delay(self, failures: int) -> float:
+        if failures <= self.free:
+            return 0.0
+        return min(self.max_delay, self.base_delay * 2 ** min(failures - self.free - 1, 30))
+
+    def failed(self, address: str, account: str) -> None:
+        now = self.clock()
+        self.per_address.record(address)
+        key = (address, account[:256])
+        with self._lock:
+            failures, last = self._pairs.get(key, (0, now))
+            if now - last > self.window + self.max_delay:
+                failures = 0  # an old run of failures is forgotten
+            self._pairs[key] = (failures + 1, now)
+            if len(self._pairs) > 100_000:  # forget idle pairs rather than grow without bound
+                horizon = now - self.window - self.max_delay
+                for idle in [k for k, (_, at) in self._pairs.items() if at <= horizon]:
+                    del self._pairs[idle]
+
+    def succeeded(self, address: str, account: str) -> None:
+        with self._lock:
+            self._pairs.pop((address, account[:256]), None)
+
+
+def refuse_if_throttled(throttle: LoginThrottle, request: Request, account: str) -> None:
+    """429 with ``Retry-After`` if this address must wait before trying ``account`` again."""
+    wait = throttle.wait(client_key(request), account)
+    if wait:
+        raise HTTPException(429, "Too many failed login attempts from your address. Please try again later.",
+                            headers={"Retry-After": str(wait)})
 
 
 def client_key(request: Request) -> str:
@@ -339,12 +407,13 @@ def reviewer_api(request: Request) -> str:
     credentials = basic_credentials(request)
     if credentials is not None:
         # Only failed attempts count, so a busy API client is never locked out by its own success.
-        limiter = request.app.state.login_limiter
-        refuse_if_limited(limiter, request, "failed login attempts")
+        throttle = request.app.state.login_limiter
+        refuse_if_throttled(throttle, request, credentials[0])
         name = authenticate(request, *credentials)
         if name:
+            throttle.succeeded(client_key(request), credentials[0])
             return name
-        limiter.record(client_key(request))
+        throttle.failed(client_key(request), credentials[0])
     else:
         name = session_reviewer(request)
         if name and (request.method in SAFE_METHODS or csrf_valid(request, request.headers.get(CSRF_HEADER))):

@@ -1,0 +1,72 @@
+"""fetch/decoding.py: content codings decoded lazily with a bound on size and depth (issue 13)."""
+
+from __future__ import annotations
+
+import sys
+import zlib
+from pathlib import Path
+
+import brotli
+import pytest
+
+from copyright_guard.fetch.decoding import DecodingError, codings, decode_bounded
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from faults import gzip_bytes, zeros_gzip  # noqa: E402
+
+TEXT = b"User-agent: *\nDisallow: /private/\n" * 50
+
+
+def _chunks(data: bytes, size: int = 1000):
+    return [data[i:i + size] for i in range(0, len(data), size)]
+
+
+def test_codings_are_read_from_every_header_line_and_identity_is_none():
+    assert codings(["gzip, identity", " BR "]) == ["gzip", "br"]
+    assert codings([]) == []
+
+
+@pytest.mark.parametrize("coding, encode", [
+    ("gzip", gzip_bytes),
+    ("x-gzip", gzip_bytes),
+    ("deflate", zlib.compress),  # RFC 9110 §8.4.1.2: the zlib format
+    ("deflate", lambda data: zlib.compress(data)[2:-4]),  # raw deflate, as some servers send it
+    ("br", brotli.compress),
+])
+def test_each_supported_coding_decodes(coding, encode):
+    assert decode_bounded(_chunks(encode(TEXT)), [coding], max_bytes=10**6, max_codings=2) == (TEXT, False)
+
+
+def test_stacked_codings_are_undone_last_first():
+    body = brotli.compress(gzip_bytes(TEXT))  # gzip applied first, then br
+    assert decode_bounded([body], ["gzip", "br"], max_bytes=10**6, max_codings=2) == (TEXT, False)
+
+
+def test_a_bomb_inside_a_bomb_stops_at_the_bound():
+    body = gzip_bytes(zeros_gzip(4))  # 4 GiB of zeros, a few KB on the wire
+    decoded, cut = decode_bounded(_chunks(body, 4096), ["gzip", "gzip"], max_bytes=512_000, max_codings=2)
+    assert cut and len(decoded) == 512_000
+
+
+def test_more_codings_than_allowed_are_refused_before_decoding():
+    with pytest.raises(DecodingError, match="3 stacked content codings"):
+        decode_bounded([b""], ["gzip"] * 3, max_bytes=10, max_codings=2)
+
+
+def test_an_unknown_coding_and_corrupt_data_are_errors_not_garbage():
+    with pytest.raises(DecodingError, match="unsupported content coding 'compress'"):
+        decode_bounded([b"x"], ["compress"], max_bytes=10, max_codings=2)
+    with pytest.raises(DecodingError, match="undecodable gzip body"):
+        decode_bounded([b"not gzip at all"], ["gzip"], max_bytes=10, max_codings=2)
+
+
+def test_the_deadline_check_runs_while_decoding():
+    calls = []
+
+    def check():
+        calls.append(1)
+        if len(calls) > 3:
+            raise TimeoutError
+
+    with pytest.raises(TimeoutError):
+        decode_bounded([zeros_gzip(1)], ["gzip"], max_bytes=10**9, max_codings=1, check=check)
