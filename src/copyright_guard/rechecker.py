@@ -167,20 +167,33 @@ def recheck(
         by_url[(policy_hash, purpose or item.purpose, item.url)].append(item)
     policies = {policy.hash: policy} if policy is not None else run_policies(engine, (k[0] for k in by_url))
     upheld = UpheldComplaints(upheld_targets(engine))
-    own_transport = None
-    if fetch and transport is None:
-        from .fetch.http import HttpxTransport
-
-        transport = own_transport = HttpxTransport()
-    try:
-        for policy_hash, chosen in policies.items():
-            urls = [(key[1], key[2], by_url[key][0].origin) for key in by_url if key[0] == policy_hash]
+    for policy_hash, chosen in policies.items():
+        urls = [(key[1], key[2], by_url[key][0].origin) for key in by_url if key[0] == policy_hash]
+        with _transport(chosen, transport if fetch else False) as moving:
             yield from _recheck_policy(engine, chosen, urls, by_url, upheld, fetch=fetch, pages=pages,
-                                       concurrency=concurrency, transport=transport, record=record, now=now,
+                                       concurrency=concurrency, transport=moving, record=record, now=now,
                                        summary=summary)
-    finally:
-        if own_transport is not None:
-            own_transport.close()
+
+
+@contextmanager
+def _transport(policy: Policy, given: Any) -> Iterator[Any]:
+    """The transport for one policy's requests: the one given, none without fetching (``False``),
+    else an HttpxTransport as `check` makes it - the policy's bound on content codings, and its Web
+    Bot Auth signer when it names a signing key (a key that cannot be read is a StoreError-style
+    one-line error: sign as the crawl did, or not at all)."""
+    if given is not None:
+        yield given or None
+        return
+    from .fetch.http import HttpxTransport
+    from .webbotauth import SigningKeyError, signer_for_policy
+
+    try:
+        signer = signer_for_policy(policy)
+    except SigningKeyError as exc:
+        raise StoreError(f"{exc} (the recheck signs its requests as the crawl did: give --policy FILE "
+                         "to name the key file)") from None
+    with HttpxTransport(signer=signer, max_codings=policy.cache.max_content_codings) as transport:
+        yield transport
 
 
 def _recheck_policy(engine, policy: Policy, urls: list[tuple[str, str, str]], by_url, upheld: UpheldComplaints, *,
