@@ -19,6 +19,8 @@ machine disturbs less. The ratios compare the medians.
 
     .venv/bin/python benchmarks/bench_crawl.py --pages 5000 --runs 3
     .venv/bin/python benchmarks/bench_crawl.py --gc --runs 3     # also both with/without gc.freeze
+    .venv/bin/python benchmarks/bench_crawl.py --log-first --runs 3  # also the add-on without holding
+                                                                     # responses for their commit (the old way)
     .venv/bin/python benchmarks/bench_crawl.py --imports         # also plain Scrapy + the add-on's imports
     .venv/bin/python benchmarks/bench_crawl.py --hooks           # the per-page hooks alone, in microseconds
     .venv/bin/python benchmarks/bench_crawl.py --profile guard   # cProfile one guarded crawl
@@ -127,6 +129,18 @@ def crawl(mode: str, seeds: list[str], concurrency: int, extra: dict, profile: s
             "COPYRIGHT_GUARD_PROGRESS_INTERVAL": 0,
             "COPYRIGHT_GUARD_GC_FREEZE": mode != "guard-nofreeze",
         })
+    if mode == "guard-unheld":
+        # The baseline for log-first: responses go to the spider without waiting for their
+        # decision's commit, as before store/writer.py's after_commit (a benchmark-only switch).
+        from copyright_guard.scrapy.extension import AuditExtension
+
+        opened = AuditExtension.spider_opened
+
+        def spider_opened(self, spider):
+            opened(self, spider)
+            self.recorder.committed = None
+
+        AuditExtension.spider_opened = spider_opened
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(BenchSpider)
     marks: list[float] = []
@@ -374,6 +388,8 @@ def main() -> None:
                         help="also run plain Scrapy with gc.freeze() at spider open and the add-on without it")
     parser.add_argument("--hooks", action="store_true",
                         help="time the add-on's per-page hooks directly (no crawl), beside Scrapy's robots.txt hook")
+    parser.add_argument("--log-first", action="store_true",
+                        help="also run the add-on without holding responses until their decision is committed")
     parser.add_argument("--imports", action="store_true",
                         help="also run plain Scrapy with the add-on's modules imported and an audit database opened "
                              "(its memory footprint without its per-page work)")
@@ -403,6 +419,8 @@ def main() -> None:
         modes = ("plain", "guard", "plain-freeze", "guard-nofreeze") if args.gc else ("plain", "guard")
         if args.imports:
             modes += ("plain-imports",)
+        if args.log_first:
+            modes += ("guard-unheld",)
         results: dict[str, list[dict]] = {mode: [] for mode in modes}
         for round_ in range(args.runs):
             order = modes if round_ % 2 == 0 else tuple(reversed(modes))
@@ -440,6 +458,12 @@ def main() -> None:
             cpu = statistics.median(r["steady_cpu"] for r in results["plain-imports"])
             print(f"plain-imports: {wall:.1f} pages/s, {cpu:.1f} pages/CPU-s steady "
                   f"(ratio to plain {cpu / plain_sc:.3f}: the add-on's footprint alone)")
+        if args.log_first:
+            wall = statistics.median(r["pages_per_second"] for r in results["guard-unheld"])
+            steady = statistics.median(r["steady"] for r in results["guard-unheld"])
+            print(f"log first: guard (held until committed) {guard:.1f} pages/s, guard-unheld {wall:.1f} pages/s, "
+                  f"ratio {guard / wall:.3f}; steady {guard_steady:.1f} vs {steady:.1f}, ratio {guard_steady / steady:.3f} "
+                  "(target >= 0.97)")
         if args.gc:
             for mode in ("plain-freeze", "guard-nofreeze"):
                 wall = statistics.median(r["pages_per_second"] for r in results[mode])

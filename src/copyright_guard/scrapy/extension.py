@@ -152,6 +152,7 @@ class AuditExtension:
             logger.exception("copyright-guard: cannot open the audit run in %s", describe(url))
             raise CloseSpider(CLOSE_REASON) from None
         self.recorder.submit = self.writer.submit
+        self.recorder.committed = self._committed
         self.recorder.on_store_error = self._store_failed
         self._stats.set_value("copyright_guard/run_id", self.run_id)
         logger.info(
@@ -177,6 +178,26 @@ class AuditExtension:
 
     def _log_progress(self) -> None:
         logger.info("copyright-guard: %s", progress_line(self.recorder))
+
+    def _committed(self) -> Any:
+        """A Deferred fired on the crawl's thread once every decision submitted so far is durable
+        (log first, then collect: scrapy/middleware.py); it fails with AuditUnavailable when the
+        writer could not record them, so the held response is dropped, never collected unrecorded."""
+        from twisted.internet.defer import Deferred
+
+        from .recorder import AuditUnavailable
+
+        done: Deferred = Deferred()
+
+        def fire(error: Exception | None) -> None:
+            if error is None:
+                done.callback(None)
+            else:
+                done.errback(AuditUnavailable(f"copyright-guard: the decision was not recorded ({error}); not collected"))
+
+        # after_commit calls back on the writer's thread: hand over to the reactor's.
+        self.writer.after_commit(lambda error: self._call_from_thread(fire, error))
+        return done
 
     # -- failures --------------------------------------------------------------------------------
 
@@ -205,6 +226,7 @@ class AuditExtension:
             release_frozen()
         self.recorder.publish()
         self.recorder.submit = None
+        self.recorder.committed = None
         if self.writer is None:
             return
         try:

@@ -11,6 +11,13 @@ How it behaves (README "The audit log" says the same for operators):
   the writer is treated as failed (below).
 - A background thread inserts in batches (``executemany``) and commits at least every
   ``max_latency`` seconds (0.5 s by default), so a decision is durable within one second.
+- **Log first, then act** (group commit): ``after_commit(callback)`` asks to be told when everything
+  submitted so far is committed. While any such request waits, the thread commits after at most
+  ``durable_latency`` seconds (10 ms by default) instead of ``max_latency``, and one commit
+  releases every request it covers - the crawler holds a response back from the spider until its
+  allow decision is durable (scrapy/middleware.py). ``callback(None)`` after the commit, or
+  ``callback(error)`` if the rows were not recorded; it runs on the writer's thread, so it must
+  only hand the news over to its own thread (``reactor.callFromThread``).
 - ``flush()`` waits until everything submitted so far is committed; ``close()`` flushes and stops
   the thread. An ``atexit`` hook closes a writer left open; :func:`install_signal_handlers` adds
   SIGINT/SIGTERM for programs that do not have their own shutdown path (Scrapy does: its
@@ -86,6 +93,7 @@ class DecisionWriter:
         batch_size: int = 25_000,
         max_pending: int = 50_000,  # room for the next batch while one is written
         max_latency: float = 0.5,
+        durable_latency: float = 0.01,
         submit_timeout: float = 30.0,
         retry_delays: tuple[float, ...] = (0.2, 0.5, 1.0),
     ) -> None:
@@ -98,6 +106,7 @@ class DecisionWriter:
         self.batch_size = batch_size
         self.max_pending = max_pending
         self.max_latency = max_latency
+        self.durable_latency = durable_latency  # the commit interval while an after_commit waits
         self.submit_timeout = submit_timeout
         self.retry_delays = retry_delays  # pauses between attempts at one batch before it fails
         self.stats = {"submitted": 0, "written": 0, "dropped": 0, "batches": 0, "evidence": 0}
@@ -112,6 +121,8 @@ class DecisionWriter:
         self._pending = 0  # buffered or being written
         self._done = 0  # written or dropped
         self._flush_requested = False
+        # after_commit requests: (number submitted when asked, callback), oldest first.
+        self._waiters: list[tuple[int, Callable[[StoreError | None], None]]] = []
         self._stopping = False
         self._closed = False
         self._seen_evidence: set[str] = set()
@@ -167,6 +178,42 @@ class DecisionWriter:
                 ))
                 break
             self._cond.wait(remaining)
+
+    def after_commit(self, callback: Callable[[StoreError | None], None]) -> None:
+        """Call ``callback(None)`` once every decision submitted so far is committed, or
+        ``callback(error)`` if they will not be (stop mode: the writer failed). Called on the
+        writer's thread, or at once on the caller's when there is nothing left to wait for.
+
+        With ``on_failure="continue"`` a dropped batch still releases its waiters with ``None``:
+        that policy chose to go on unrecorded (the drop is logged and ``verify`` shows the gap).
+        """
+        with self._cond:
+            target = self.stats["submitted"]
+            if self._done < target and self._thread.is_alive():
+                self._waiters.append((target, callback))
+                self._cond.notify_all()  # the thread shortens its clock to durable_latency
+                return
+            error = self._stop_error()
+        callback(error)
+
+    def _stop_error(self) -> StoreError | None:
+        return self.error if self.on_failure == "stop" else None
+
+    def _release_waiters(self, everyone: bool = False) -> None:
+        """Call back the after_commit requests the batches so far cover (on the writer's thread)."""
+        with self._cond:
+            ready = [w for w in self._waiters if everyone or w[0] <= self._done]
+            if not ready:
+                return
+            self._waiters = [w for w in self._waiters if w not in ready]
+            error = self._stop_error()
+            if error is None and everyone and any(w[0] > self._done for w in ready):
+                error = StoreError("the audit writer stopped before these decisions were committed")
+        for _, callback in ready:
+            try:
+                callback(error)
+            except Exception:  # noqa: BLE001 - a broken callback must not kill the writer thread
+                log.exception("an audit after_commit callback failed")
 
     def flush(self, timeout: float | None = None) -> None:
         """Block until every decision submitted so far is committed (or the writer has failed)."""
@@ -274,13 +321,14 @@ class DecisionWriter:
             while True:
                 if self._rows:
                     age = time.monotonic() - self._first_at
-                    if (self._stopping or self._flush_requested or age >= self.max_latency
+                    latency = self.durable_latency if self._waiters else self.max_latency
+                    if (self._stopping or self._flush_requested or age >= latency
                             or len(self._rows) >= self.batch_size):
                         batch = self._rows, self._codes, self._evidence
                         self._rows, self._codes, self._evidence = [], [], []
                         self._flush_requested = False
                         return batch
-                    self._cond.wait(self.max_latency - age)
+                    self._cond.wait(latency - age)
                 elif self._stopping:
                     return None
                 else:
@@ -297,11 +345,14 @@ class DecisionWriter:
                     self._pending -= len(rows)
                     self._done += len(rows)
                     self._cond.notify_all()
+                self._release_waiters()
+        self._release_waiters(everyone=True)  # closed: nothing more will be committed
 
-    def _write(self, rows: list[tuple], codes: list[tuple], found: list[dict]) -> None:
+    def _write(self, rows: list[tuple], codes: list[tuple], found: list[dict]) -> bool:
+        """Insert and commit one batch; True once committed, False if it was dropped."""
         if self.error is not None and self.on_failure == "stop":
             self.stats["dropped"] += len(rows)
-            return
+            return False
         for attempt, pause in enumerate((*self.retry_delays, None)):
             try:
                 with self.engine.begin() as connection:
@@ -318,12 +369,13 @@ class DecisionWriter:
                         self._reasons_cache.clear()
                     self.stats["dropped"] += len(rows)
                     self._fail(StoreError(f"cannot write to the audit database: {one_line(exc)}"))
-                    return
+                    return False
                 log.debug("audit batch attempt %d failed: %s", attempt + 1, one_line(exc))
                 time.sleep(pause)
         self.stats["written"] += len(rows)
         self.stats["evidence"] += len(found)
         self.stats["batches"] += 1
+        return True
 
     def _fail(self, error: StoreError) -> None:
         if self.on_failure == "continue":
