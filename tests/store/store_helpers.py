@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
+
+from sqlalchemy import text
 
 from copyright_guard.core.model import Decision, Effect, Evidence, Reason, Stage, Verdict, sha256_hex
 
@@ -77,3 +80,24 @@ def record_run(engine, policy, count: int, *, finish: bool = True, domain: str =
     if finish:
         finish_run(engine, run_id, {"requests": count}, T0 + timedelta(hours=1))
     return run_id
+
+
+@contextmanager
+def tampering(engine):
+    """A transaction of someone who owns the database and switched the append-only triggers off
+    (revision 0006): the attacker the hash chain and the checkpoints are there to catch."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            triggers = connection.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all()
+            for name, _ in triggers:
+                connection.execute(text(f"DROP TRIGGER {name}"))
+            yield connection
+            for _, sql in triggers:
+                connection.execute(text(sql))
+        else:
+            tables = ("decisions", "decision_reasons", "evidence", "policies", "checkpoints", "runs")
+            for table in tables:
+                connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+            yield connection
+            for table in tables:
+                connection.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))

@@ -21,11 +21,11 @@ from copyright_guard.cli import main
 from copyright_guard.core.list_files import parse_list_file
 from copyright_guard.store import DecisionWriter, StoreError, connect, start_run
 from copyright_guard.store.audit import explain, list_runs
-from copyright_guard.store.db import VERSION_TABLE, alembic_config, create
+from copyright_guard.store.db import HEAD_REVISION, VERSION_TABLE, alembic_config, create
 from copyright_guard.store.lists import add_entries, import_list, load_exclusion_index
 from copyright_guard.store.report import write_report
 from copyright_guard.store.schema import runs
-from store_helpers import T0, make_decision, record_run
+from store_helpers import T0, make_decision, record_run, tampering
 
 LIST_CSV = b"domain,authority,jurisdiction,reference\npirate.example,Tribunal of Examples,EX,case 1\nwarez.example,Tribunal of Examples,EX,case 2\n"
 
@@ -85,7 +85,7 @@ def test_migrating_from_0003_keeps_old_runs_as_not_recorded(db_url, policy):
     engine.dispose()
 
     engine = connect(db_url)
-    assert _revision(engine) == "0004_run_exclusion_lists"
+    assert _revision(engine) == HEAD_REVISION
     assert "exclusion_lists" in {c["name"] for c in inspect(engine).get_columns("runs")}
     assert _run_row(engine, old_run).exclusion_lists is None
     _import(engine)
@@ -96,7 +96,7 @@ def test_migrating_from_0003_keeps_old_runs_as_not_recorded(db_url, policy):
 
 def test_an_empty_database_is_created_at_0004_and_0004_downgrades_to_0003(db_url, policy):
     engine = connect(db_url)
-    assert _revision(engine) == "0004_run_exclusion_lists"
+    assert _revision(engine) == HEAD_REVISION
     run_id = start_run(engine, policy, now=T0, exclusion_lists={})
     with engine.connect() as connection:
         command.downgrade(alembic_config(connection), "0003_complaints")
@@ -211,7 +211,7 @@ def test_verify_reports_a_run_whose_recorded_lists_match_no_stored_snapshot(engi
     run_id, snapshot = _run_with_lists(engine, policy)
     assert [check.ok for check in verify(engine)] == [True]
     forged = json.dumps([{"list": "court-orders", "version": 1, "sha256": "0" * 64, "entry_count": 2}])
-    with engine.begin() as connection:
+    with tampering(engine) as connection:  # an owner with the triggers off
         connection.execute(runs.update().where(runs.c.id == run_id).values(exclusion_lists=forged))
     [check] = list(verify(engine))
     assert check.broken.kind == "edited"
