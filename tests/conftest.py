@@ -51,3 +51,17 @@ def pg_url():
     yield f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
     with psycopg.connect(PG_SERVER, autocommit=True) as connection:
         connection.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _checkpoint_keys_in_a_temporary_place(tmp_path_factory):
+    """Crawls create their checkpoint signing key at the default place on first use
+    ($XDG_CONFIG_HOME/copyright-guard/log-key): never the tester's own configuration directory.
+    Set in os.environ, so crawler subprocesses inherit it."""
+    previous = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("xdg-config"))
+    yield
+    if previous is None:
+        os.environ.pop("XDG_CONFIG_HOME", None)
+    else:
+        os.environ["XDG_CONFIG_HOME"] = previous

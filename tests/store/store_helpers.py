@@ -69,12 +69,14 @@ def make_decision(
     )
 
 
-def record_run(engine, policy, count: int, *, finish: bool = True, domain: str = "example.com", start: int = 0) -> str:
-    """A run of ``count`` decisions (even allowed, odd denied) written through the writer."""
+def record_run(engine, policy, count: int, *, finish: bool = True, domain: str = "example.com", start: int = 0,
+               signer=None, checkpoint_every: int = 10_000) -> str:
+    """A run of ``count`` decisions (even allowed, odd denied) written through the writer;
+    with ``signer``, checkpoints every ``checkpoint_every`` decisions and at the end."""
     from copyright_guard.store import DecisionWriter, finish_run, start_run
 
-    run_id = start_run(engine, policy, now=T0, spider="test")
-    with DecisionWriter(engine, run_id) as writer:
+    run_id = start_run(engine, policy, now=T0, spider="test", log_key=signer.vkey if signer else None)
+    with DecisionWriter(engine, run_id, signer=signer, checkpoint_every=checkpoint_every, batch_size=max(1, checkpoint_every // 2)) as writer:
         for number in range(start, start + count):
             writer.submit(make_decision(number, policy, domain=domain))
     if finish:
@@ -101,3 +103,31 @@ def tampering(engine):
             yield connection
             for table in tables:
                 connection.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
+
+
+def record_legacy_run(engine, policy, count: int) -> str:
+    """A finished run as software before revision 0006 wrote it (works on every revision):
+    no run record hash, the chain starting from GENESIS, allow decisions only."""
+    from copyright_guard.store.chain import GENESIS, format_time, row_hash, url_key
+    from copyright_guard.store.schema import decisions, policies, runs
+    from copyright_guard.store.writer import new_id
+
+    run_id = new_id()
+    with engine.begin() as connection:
+        connection.execute(policies.insert(), [{"hash": policy.hash, "name": "p", "text": policy.source_text,
+                                                "first_seen": format_time(T0)}])
+        connection.execute(runs.insert().values(id=run_id, started_at=format_time(T0), policy_hash=policy.hash,
+                                                crawler="LegacyBot", software_version="copyright-guard 0.1"))
+        prev, rows = GENESIS, []
+        for seq in range(1, count + 1):
+            url = f"https://example.com/legacy/{seq}"
+            row = {"id": new_id(), "run_id": run_id, "seq": seq, "decided_at": format_time(T0), "url": url,
+                   "origin": "https://example.com", "registered_domain": "example.com", "stage": "post-fetch",
+                   "purpose": "train-ai", "verdict": "allow", "policy_hash": policy.hash, "reasons": "[]"}
+            link = row_hash(row, prev)
+            rows.append({**row, "prev_hash": prev, "row_hash": link, "url_key": url_key(url)})
+            prev = link
+        connection.execute(decisions.insert(), rows)
+        connection.execute(runs.update().where(runs.c.id == run_id).values(
+            finished_at=format_time(T0), counts="{}", decision_count=count, head_hash=prev))
+    return run_id

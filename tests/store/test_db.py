@@ -13,7 +13,8 @@ from copyright_guard.cli import main
 from copyright_guard.store import StoreError, connect
 from copyright_guard.store.db import VERSION_TABLE, _scripts, alembic_config, create, head_revisions
 from copyright_guard.store.schema import decisions, runs
-from store_helpers import record_run
+from copyright_guard.store.verify import verify
+from store_helpers import record_legacy_run, record_run
 
 
 def _revision(engine) -> str:
@@ -49,13 +50,17 @@ def test_connect_migrates_up_from_each_earlier_revision_keeping_the_audit_log(db
     with engine.connect() as connection:
         command.upgrade(alembic_config(connection), start)
         connection.commit()
-    run_id = record_run(engine, policy, 5)  # the audit tables exist from the first revision on
+    run_id = record_legacy_run(engine, policy, 5)  # the audit tables exist from the first revision on
     engine.dispose()
 
     engine = connect(db_url)
     assert _revision(engine) in head_revisions()
     with engine.connect() as connection:
         assert connection.execute(select(decisions.c.seq).where(decisions.c.run_id == run_id)).scalars().all() == [1, 2, 3, 4, 5]
+    # Rows written before revision 0006 (no run record hash, no checkpoints) still verify.
+    checks = list(verify(engine, run_id))
+    assert all(check.ok for check in checks), [p.message for c in checks for p in c.problems]
+    assert checks[0].notes == ("no signed checkpoint: 5 decisions are not anchored",)
     engine.dispose()
 
 

@@ -25,7 +25,7 @@ from copyright_guard.store.db import HEAD_REVISION, VERSION_TABLE, alembic_confi
 from copyright_guard.store.lists import add_entries, import_list, load_exclusion_index
 from copyright_guard.store.report import write_report
 from copyright_guard.store.schema import runs
-from store_helpers import T0, make_decision, record_run, tampering
+from store_helpers import T0, make_decision, record_legacy_run, record_run, tampering
 
 LIST_CSV = b"domain,authority,jurisdiction,reference\npirate.example,Tribunal of Examples,EX,case 1\nwarez.example,Tribunal of Examples,EX,case 2\n"
 
@@ -81,7 +81,7 @@ def test_migrating_from_0003_keeps_old_runs_as_not_recorded(db_url, policy):
         command.upgrade(alembic_config(connection), "0003_complaints")
         connection.commit()
     assert "exclusion_lists" not in {c["name"] for c in inspect(engine).get_columns("runs")}
-    old_run = record_run(engine, policy, 3)
+    old_run = record_legacy_run(engine, policy, 3)
     engine.dispose()
 
     engine = connect(db_url)
@@ -215,6 +215,9 @@ def test_verify_reports_a_run_whose_recorded_lists_match_no_stored_snapshot(engi
         connection.execute(runs.update().where(runs.c.id == run_id).values(exclusion_lists=forged))
     [check] = list(verify(engine))
     assert check.broken.kind == "edited"
-    assert "exclusion list 'court-orders' version 1 (sha256 000000000000, 2 entries)" in check.broken.message
+    # The edit breaks the run record hash (revision 0006) and names the list that matches no snapshot.
+    assert "run record" in check.broken.message
+    assert any("exclusion list 'court-orders' version 1 (sha256 000000000000, 2 entries)" in p.message
+               for p in check.problems)
     result = CliRunner().invoke(main, ["audit", "verify", "--db", db_url])
     assert result.exit_code == 1 and "does not match any stored snapshot" in result.output

@@ -122,6 +122,7 @@ class AuditExtension:
 
     def spider_opened(self, spider: Any) -> None:
         from ..store.db import StoreError, connect, describe, resolve_url
+        from ..store.keys import LogKeyError
         from ..store.lists import ListError
         from ..store.runs import start_run
         from ..store.writer import DecisionWriter
@@ -133,19 +134,23 @@ class AuditExtension:
             # The index first: the run records the list versions it holds, so every decision of
             # the run (matched or not) names the lists it was checked against (store/runs.py).
             exclusions = self._load_exclusions()
+            signer = self._log_key()
             self.run_id = start_run(self.engine, self.policy, now=self._clock(), spider=getattr(spider, "name", None),
-                                    exclusion_lists=exclusions.versions)
+                                    exclusion_lists=exclusions.versions, log_key=signer.vkey)
             self.writer = DecisionWriter(
                 self.engine,
                 self.run_id,
                 on_failure=self.policy.on_failure.audit_unavailable,
                 on_error=self._writer_failed,
+                signer=signer,
+                checkpoint_every=settings.checkpoint_every,
+                checkpoint_seconds=settings.checkpoint_seconds,
             )
             self.runtime.exclusions = exclusions
         except StoreError as exc:
             logger.error("copyright-guard: the audit database %s is unusable: %s", describe(url), exc)
             raise CloseSpider(CLOSE_REASON) from None
-        except ListError as exc:  # a list the policy names is missing: one line, it says what to do
+        except (ListError, LogKeyError) as exc:  # a missing list or key: one line, it says what to do
             logger.error("copyright-guard: %s", exc)
             raise CloseSpider(CLOSE_REASON) from None
         except Exception:  # any other failure to open the audit run: never crawl unrecorded
@@ -169,6 +174,16 @@ class AuditExtension:
         self._publish = _every(STATS_INTERVAL, self.recorder.publish)
         if settings.progress_interval:
             self._progress = _every(settings.progress_interval, self._log_progress)
+
+    def _log_key(self):
+        """The checkpoint signer (on by default: created at the default place on first use)."""
+        from ..store.keys import load_or_create
+
+        signer, path, created = load_or_create(self.runtime.settings.log_key)
+        if created:
+            logger.warning("copyright-guard: created the checkpoint signing key %s (mode 0600; verifier key %s). "
+                           "Keep a copy of the checkpoints outside the database: docs/audit-integrity.md", path, signer.vkey)
+        return signer
 
     def _load_exclusions(self):
         from ..store.lists import load_exclusion_index

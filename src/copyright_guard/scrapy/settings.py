@@ -26,6 +26,10 @@ DEFAULTS: dict[str, object] = {
     "COPYRIGHT_GUARD_ITEM_FIELD": "copyright_guard_decision_id",
     "COPYRIGHT_GUARD_PROGRESS_INTERVAL": 60.0,  # seconds between progress log lines; 0 = off
     "COPYRIGHT_GUARD_GC_FREEZE": True,  # gc.freeze() the start-up objects while guarded spiders run (gcfreeze.py)
+    # Signed checkpoints (docs/audit-integrity.md); None: the policy's [audit] value.
+    "COPYRIGHT_GUARD_LOG_KEY": None,  # the signer key file; None and no policy log_key: the default place
+    "COPYRIGHT_GUARD_CHECKPOINT_EVERY": None,  # decisions between checkpoints
+    "COPYRIGHT_GUARD_CHECKPOINT_SECONDS": None,  # seconds between checkpoints
 }
 
 # Scrapy's own robots.txt middleware, which ours replaces (peers.md: it fails open on 5xx/errors).
@@ -45,6 +49,9 @@ class GuardSettings:
     item_field: str
     progress_interval: float
     gc_freeze: bool
+    log_key: str | None = None  # None: the default place (store/keys.py)
+    checkpoint_every: int = 10_000
+    checkpoint_seconds: float = 60.0
 
 
 def _bool(settings: BaseSettings, name: str) -> bool:
@@ -103,6 +110,12 @@ def read_settings(settings: BaseSettings) -> GuardSettings:
         item_field=item_field or "",
         progress_interval=_number(settings, "COPYRIGHT_GUARD_PROGRESS_INTERVAL", float, 0.0),
         gc_freeze=_bool(settings, "COPYRIGHT_GUARD_GC_FREEZE"),
+        log_key=_optional_text(settings, "COPYRIGHT_GUARD_LOG_KEY") or policy.audit.log_key or None,
+        checkpoint_every=(int(_number(settings, "COPYRIGHT_GUARD_CHECKPOINT_EVERY", int, 1))
+                          if settings.get("COPYRIGHT_GUARD_CHECKPOINT_EVERY") is not None else policy.audit.checkpoint_every),
+        checkpoint_seconds=(_number(settings, "COPYRIGHT_GUARD_CHECKPOINT_SECONDS", float, 0.001)
+                            if settings.get("COPYRIGHT_GUARD_CHECKPOINT_SECONDS") is not None
+                            else policy.audit.checkpoint_seconds),
     )
 
 

@@ -6,7 +6,18 @@ Recipe (documented in README "The audit log" so a reviewer can recompute it with
                [id, run_id, seq, decided_at, url, origin, registered_domain, stage, purpose,
                 verdict, policy_hash, reasons]          # reasons: the stored JSON text, verbatim
     row_hash = sha256(content + prev_hash).hexdigest()
-    prev_hash of a run's first row (seq 1) = GENESIS (64 zeros)
+    prev_hash of a run's first row (seq 1) = the run's record hash (below); GENESIS (64 zeros)
+                                             for runs recorded before revision 0006
+
+    run record = JSON array, compact, UTF-8, of
+               [id, started_at, policy_hash, crawler, software_version, spider, host,
+                exclusion_lists, log_key]               # exclusion_lists: the stored text
+    record_hash = sha256("copyright-guard run record v1\n" + run record).hexdigest()
+
+``content`` (:func:`canonical_entry`) is also the entry of the run's Merkle tree (store/merkle.py,
+RFC 9162 §2.1.1: leaf hash = SHA-256(0x00 || entry)). It is the ONE serialisation of a decision
+row: the chain, the tree, exports and proofs all derive from it, so a field added to
+``CHAIN_FIELDS`` flows into every one of them.
 
 The chain is per run, so several crawler processes (one run each) can write one database at once
 without coordinating.
@@ -45,10 +56,33 @@ def canonical_json(value: object) -> str:
     return _canonical(value)
 
 
-def row_hash(row: dict | tuple, prev_hash: str) -> str:
-    """The hash of one decision row; ``row`` is a mapping with CHAIN_FIELDS or a tuple in that order."""
+def canonical_entry(row: dict | tuple) -> str:
+    """The canonical content of one decision row (the module docstring's ``content``);
+    ``row`` is a mapping with CHAIN_FIELDS or a tuple in that order."""
     values = [row[name] for name in CHAIN_FIELDS] if isinstance(row, dict) else row
-    content = _dumps(values) + prev_hash
+    return _dumps(values)
+
+
+def row_hash(row: dict | tuple, prev_hash: str) -> str:
+    """The hash-chain link of one decision row (see :func:`canonical_entry` for ``row``)."""
+    return hashlib.sha256((canonical_entry(row) + prev_hash).encode("utf-8")).hexdigest()
+
+
+def entry_and_link(row: tuple, prev_hash: str) -> tuple[bytes, str]:
+    """The row's Merkle entry (UTF-8) and its chain link, serialising the row once."""
+    entry = _dumps(row).encode("utf-8")
+    return entry, hashlib.sha256(entry + prev_hash.encode("ascii")).hexdigest()
+
+
+# The run columns start_run writes, in the order the run record hash covers them.
+RUN_RECORD_FIELDS = ("id", "started_at", "policy_hash", "crawler", "software_version", "spider", "host",
+                     "exclusion_lists", "log_key")
+_RUN_RECORD_TAG = "copyright-guard run record v1\n"
+
+
+def run_record_hash(run: dict) -> str:
+    """sha256 of a run's start record (a mapping with RUN_RECORD_FIELDS); the chain starts from it."""
+    content = _RUN_RECORD_TAG + _dumps([run.get(name) for name in RUN_RECORD_FIELDS])
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 

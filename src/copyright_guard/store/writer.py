@@ -18,6 +18,10 @@ How it behaves (README "The audit log" says the same for operators):
   allow decision is durable (scrapy/middleware.py). ``callback(None)`` after the commit, or
   ``callback(error)`` if the rows were not recorded; it runs on the writer's thread, so it must
   only hand the news over to its own thread (``reactor.callFromThread``).
+- **Signed checkpoints**: with a ``signer`` (store/note.py), every committed row is also a leaf of
+  the run's Merkle tree (store/merkle.py), and the writer signs a checkpoint of the tree every
+  ``checkpoint_every`` rows or ``checkpoint_seconds`` seconds - in the transaction that commits the
+  rows it covers - and one more when it closes (store/checkpoints.py).
 - ``flush()`` waits until everything submitted so far is committed; ``close()`` flushes and stops
   the thread. An ``atexit`` hook closes a writer left open; :func:`install_signal_handlers` adds
   SIGINT/SIGTERM for programs that do not have their own shutdown path (Scrapy does: its
@@ -47,15 +51,18 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..core.model import Decision, Reason, sha256_hex
-from .chain import CHAIN_FIELDS, GENESIS, canonical_json, format_time, row_hash, url_key
+from .chain import CHAIN_FIELDS, GENESIS, canonical_entry, canonical_json, entry_and_link, format_time, url_key
+from .checkpoints import sign as sign_checkpoint
+from .merkle import TreeBuilder, leaf_hash
+from .note import Signer
 from .db import StoreError, one_line
-from .schema import decision_reasons, decisions, evidence
-from .sql import insert_ignoring_duplicates, insert_many
+from .schema import checkpoints, decision_reasons, decisions, evidence, runs
+from .sql import insert_ignoring_duplicates, insert_many, stream_tuples
 
 log = logging.getLogger("copyright_guard.store")
 
@@ -96,6 +103,9 @@ class DecisionWriter:
         durable_latency: float = 0.01,
         submit_timeout: float = 30.0,
         retry_delays: tuple[float, ...] = (0.2, 0.5, 1.0),
+        signer: Signer | None = None,
+        checkpoint_every: int = 10_000,
+        checkpoint_seconds: float = 60.0,
     ) -> None:
         if on_failure not in ("stop", "continue"):
             raise ValueError(f"on_failure must be 'stop' or 'continue', not {on_failure!r}")
@@ -109,7 +119,7 @@ class DecisionWriter:
         self.durable_latency = durable_latency  # the commit interval while an after_commit waits
         self.submit_timeout = submit_timeout
         self.retry_delays = retry_delays  # pauses between attempts at one batch before it fails
-        self.stats = {"submitted": 0, "written": 0, "dropped": 0, "batches": 0, "evidence": 0}
+        self.stats = {"submitted": 0, "written": 0, "dropped": 0, "batches": 0, "evidence": 0, "checkpoints": 0}
         self.error: StoreError | None = None
         # One condition guards the buffers and counters below. The caller appends to the buffers;
         # the thread swaps them out whole, so the two meet once per batch, not once per decision.
@@ -128,7 +138,14 @@ class DecisionWriter:
         self._seen_evidence: set[str] = set()
         self._true_hash: dict[str, str] = {}  # claimed sha256 -> hash of the bytes actually given
         self._reasons_cache: dict[tuple, tuple[str, tuple[str, ...]]] = {}
+        self.signer = signer
+        self.checkpoint_every = checkpoint_every
+        self.checkpoint_seconds = checkpoint_seconds
+        self._leaves: list[bytes] = []  # Merkle leaf hashes of the buffered rows, in seq order
+        self._record_hash: str | None = None
         self._seq, self._prev = self._chain_head()
+        self._tree = self._committed_tree()  # the tree of the committed rows
+        self._checkpointed, self._checkpointed_at = self._last_checkpoint(), time.monotonic()
         self._thread = threading.Thread(target=self._run, name=f"audit-writer-{run_id[:8]}", daemon=True)
         self._thread.start()
         _open_writers.add(self)
@@ -152,9 +169,10 @@ class DecisionWriter:
                 decision.policy_hash, reasons,
             )  # CHAIN_FIELDS order
             prev = self._prev
-            self._prev = row_hash(content, prev)
+            entry, self._prev = entry_and_link(content, prev)
             row = (*content, prev, self._prev, url_key(decision.url))
             self._seq = seq
+            self._leaves.append(leaf_hash(entry))
             if not self._rows:
                 self._first_at = time.monotonic()
                 self._cond.notify_all()  # the thread starts its max_latency clock
@@ -259,9 +277,39 @@ class DecisionWriter:
         try:
             with self.engine.connect() as connection:
                 last = connection.execute(query).first()
+                record = connection.execute(select(runs.c.record_hash).where(runs.c.id == self.run_id)).scalar()
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot read the audit chain of run {self.run_id}: {one_line(exc)}") from None
-        return (last.seq, last.row_hash) if last else (0, GENESIS)
+        # The first row links to the run's record hash (chain.py), or GENESIS for a run without one.
+        self._record_hash = record
+        return (last.seq, last.row_hash) if last else (0, record or GENESIS)
+
+    def _committed_tree(self) -> TreeBuilder:
+        """The Merkle tree of the run's stored rows (a resumed run continues its tree)."""
+        tree = TreeBuilder()
+        if self._seq == 0:
+            return tree
+        columns = [decisions.c[name] for name in CHAIN_FIELDS]
+        with self.engine.connect() as connection:
+            for row in stream_tuples(connection, select(*columns).where(decisions.c.run_id == self.run_id)
+                                     .order_by(decisions.c.seq)):
+                tree.append(leaf_hash(canonical_entry(row).encode("utf-8")))
+        return tree
+
+    def _last_checkpoint(self) -> int:
+        with self.engine.connect() as connection:
+            return connection.execute(select(func.max(checkpoints.c.tree_size))
+                                      .where(checkpoints.c.run_id == self.run_id)).scalar() or 0
+
+    def _due_checkpoint(self, tree: TreeBuilder, final: bool) -> dict | None:
+        """The checkpoint row to commit with ``tree``, if one is due (see the module docstring)."""
+        if self.signer is None or tree.size <= self._checkpointed:
+            return None
+        if not (final or tree.size - self._checkpointed >= self.checkpoint_every
+                or time.monotonic() - self._checkpointed_at >= self.checkpoint_seconds):
+            return None
+        return sign_checkpoint(self.signer, self.run_id, tree.size, tree.root(), self._record_hash,
+                               datetime.now(timezone.utc))
 
     def _reasons(self, reasons: tuple[Reason, ...]) -> tuple[str, tuple[str, ...]]:
         """The reasons as canonical JSON (evidence hashes filled in) and their distinct codes.
@@ -315,7 +363,7 @@ class DecisionWriter:
 
     # -- the background thread ---------------------------------------------------------------
 
-    def _next_batch(self) -> tuple[list, list, list] | None:
+    def _next_batch(self) -> tuple[list, list, list, list] | None:
         """Wait for a batch worth writing (full, old enough, flushed or closing); None: stop."""
         with self._cond:
             while True:
@@ -324,8 +372,8 @@ class DecisionWriter:
                     latency = self.durable_latency if self._waiters else self.max_latency
                     if (self._stopping or self._flush_requested or age >= latency
                             or len(self._rows) >= self.batch_size):
-                        batch = self._rows, self._codes, self._evidence
-                        self._rows, self._codes, self._evidence = [], [], []
+                        batch = self._rows, self._codes, self._evidence, self._leaves
+                        self._rows, self._codes, self._evidence, self._leaves = [], [], [], []
                         self._flush_requested = False
                         return batch
                     self._cond.wait(latency - age)
@@ -346,13 +394,18 @@ class DecisionWriter:
                     self._done += len(rows)
                     self._cond.notify_all()
                 self._release_waiters()
+        self._final_checkpoint()
         self._release_waiters(everyone=True)  # closed: nothing more will be committed
 
-    def _write(self, rows: list[tuple], codes: list[tuple], found: list[dict]) -> bool:
-        """Insert and commit one batch; True once committed, False if it was dropped."""
+    def _write(self, rows: list[tuple], codes: list[tuple], found: list[dict], leaves: list[bytes]) -> bool:
+        """Insert and commit one batch (and a checkpoint, if due); True once committed, False if dropped."""
         if self.error is not None and self.on_failure == "stop":
             self.stats["dropped"] += len(rows)
             return False
+        tree = self._tree.copy()
+        for leaf in leaves:
+            tree.append(leaf)
+        checkpoint = self._due_checkpoint(tree, final=False)
         for attempt, pause in enumerate((*self.retry_delays, None)):
             try:
                 with self.engine.begin() as connection:
@@ -360,6 +413,12 @@ class DecisionWriter:
                         connection.execute(insert_ignoring_duplicates(connection, evidence), found)
                     insert_many(connection, decisions, rows, ROW_COLUMNS)
                     insert_many(connection, decision_reasons, codes, ("decision_id", "code"))
+                    if checkpoint is not None:
+                        connection.execute(checkpoints.insert(), [checkpoint])
+                self._tree = tree
+                if checkpoint is not None:
+                    self._checkpointed, self._checkpointed_at = tree.size, time.monotonic()
+                    self.stats["checkpoints"] += 1
                 break
             except Exception as exc:  # noqa: BLE001 - SQLAlchemy's or the driver's (COPY): a failed batch either way
                 if pause is None:
@@ -376,6 +435,22 @@ class DecisionWriter:
         self.stats["evidence"] += len(found)
         self.stats["batches"] += 1
         return True
+
+    def _final_checkpoint(self) -> None:
+        """Sign the tree of everything committed, when the writer closes (not after a failure:
+        in continue mode a dropped batch left a gap the tree cannot cover)."""
+        if self.error is not None or self.stats["dropped"]:
+            return
+        checkpoint = self._due_checkpoint(self._tree, final=True)
+        if checkpoint is None:
+            return
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(checkpoints.insert(), [checkpoint])
+            self._checkpointed = self._tree.size
+            self.stats["checkpoints"] += 1
+        except SQLAlchemyError as exc:
+            self._fail(StoreError(f"cannot write the run's final checkpoint: {one_line(exc)}"))
 
     def _fail(self, error: StoreError) -> None:
         if self.on_failure == "continue":
