@@ -301,13 +301,26 @@ class DecisionWriter:
             return connection.execute(select(func.max(checkpoints.c.tree_size))
                                       .where(checkpoints.c.run_id == self.run_id)).scalar() or 0
 
-    def _due_checkpoint(self, tree: TreeBuilder, final: bool) -> dict | None:
-        """The checkpoint row to commit with ``tree``, if one is due (see the module docstring)."""
-        if self.signer is None or tree.size <= self._checkpointed:
-            return None
-        if not (final or tree.size - self._checkpointed >= self.checkpoint_every
-                or time.monotonic() - self._checkpointed_at >= self.checkpoint_seconds):
-            return None
+    def _grow(self, leaves: list[bytes]) -> tuple[TreeBuilder, list[dict]]:
+        """The committed tree extended by ``leaves``, and the checkpoints due on the way: one at
+        every ``checkpoint_every`` leaves, and one at the end if ``checkpoint_seconds`` passed."""
+        tree = self._tree.copy()
+        due: list[dict] = []
+        if self.signer is None:
+            for leaf in leaves:
+                tree.append(leaf)
+            return tree, due
+        last = self._checkpointed
+        for leaf in leaves:
+            tree.append(leaf)
+            if tree.size - last >= self.checkpoint_every:
+                due.append(self._sign(tree))
+                last = tree.size
+        if tree.size > last and time.monotonic() - self._checkpointed_at >= self.checkpoint_seconds:
+            due.append(self._sign(tree))
+        return tree, due
+
+    def _sign(self, tree: TreeBuilder) -> dict:
         return sign_checkpoint(self.signer, self.run_id, tree.size, tree.root(), self._record_hash,
                                datetime.now(timezone.utc))
 
@@ -402,10 +415,7 @@ class DecisionWriter:
         if self.error is not None and self.on_failure == "stop":
             self.stats["dropped"] += len(rows)
             return False
-        tree = self._tree.copy()
-        for leaf in leaves:
-            tree.append(leaf)
-        checkpoint = self._due_checkpoint(tree, final=False)
+        tree, due = self._grow(leaves)
         for attempt, pause in enumerate((*self.retry_delays, None)):
             try:
                 with self.engine.begin() as connection:
@@ -413,12 +423,12 @@ class DecisionWriter:
                         connection.execute(insert_ignoring_duplicates(connection, evidence), found)
                     insert_many(connection, decisions, rows, ROW_COLUMNS)
                     insert_many(connection, decision_reasons, codes, ("decision_id", "code"))
-                    if checkpoint is not None:
-                        connection.execute(checkpoints.insert(), [checkpoint])
+                    if due:  # committed with the rows they cover, or not at all
+                        connection.execute(checkpoints.insert(), due)
                 self._tree = tree
-                if checkpoint is not None:
-                    self._checkpointed, self._checkpointed_at = tree.size, time.monotonic()
-                    self.stats["checkpoints"] += 1
+                if due:
+                    self._checkpointed, self._checkpointed_at = due[-1]["tree_size"], time.monotonic()
+                    self.stats["checkpoints"] += len(due)
                 break
             except Exception as exc:  # noqa: BLE001 - SQLAlchemy's or the driver's (COPY): a failed batch either way
                 if pause is None:
@@ -439,11 +449,9 @@ class DecisionWriter:
     def _final_checkpoint(self) -> None:
         """Sign the tree of everything committed, when the writer closes (not after a failure:
         in continue mode a dropped batch left a gap the tree cannot cover)."""
-        if self.error is not None or self.stats["dropped"]:
+        if self.error is not None or self.stats["dropped"] or self.signer is None or self._tree.size <= self._checkpointed:
             return
-        checkpoint = self._due_checkpoint(self._tree, final=True)
-        if checkpoint is None:
-            return
+        checkpoint = self._sign(self._tree)
         try:
             with self.engine.begin() as connection:
                 connection.execute(checkpoints.insert(), [checkpoint])
