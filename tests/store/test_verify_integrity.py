@@ -177,3 +177,22 @@ def test_inclusion_proofs_check_without_the_database(engine, run_id, db_url, tmp
     proof.write_text(json.dumps(document))
     refused = CliRunner().invoke(main, ["audit", "verify-proof", str(proof), "--checkpoint", witness])
     assert refused.exit_code == 1 and "NOT PROVED" in refused.output
+
+
+def test_a_truncated_or_edited_export_is_named(engine, run_id, db_url, tmp_path):
+    export = tmp_path / "export.jsonl"
+    done = CliRunner().invoke(main, ["audit", "export", "--db", db_url, "--out", str(export)])
+    assert done.exit_code == 0, done.output
+    lines = export.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert sum('"checkpoint"' in line for line in lines) == 3 and '"export_end"' in lines[-1]
+    intact = CliRunner().invoke(main, ["audit", "verify", "--file", str(export)])
+    assert intact.exit_code == 0 and f"run {run_id}: intact, {ROWS} rows" in intact.output, intact.output
+
+    export.write_text("".join(lines[:-10]), encoding="utf-8")  # head -n -10
+    out = CliRunner().invoke(main, ["audit", "verify", "--file", str(export)]).output
+    assert "export: BROKEN - deleted: the export has no end line: it was cut off after 3 rows" in out
+
+    export.write_text("".join(lines[:-4] + lines[-1:]), encoding="utf-8")  # rows cut, the end line kept
+    result = CliRunner().invoke(main, ["audit", "verify", "--file", str(export)])
+    assert result.exit_code == 1
+    assert f"deleted: the export's checkpoint says run {run_id} had 12 decisions; the export holds 9" in result.output

@@ -16,7 +16,7 @@ from ..store import audit as queries
 from ..store.export import FORMATS, bounded_lines, chain_rows, count, export, read_export
 from ..store.chain import CHAIN_FIELDS
 from ..store.runs import describe_exclusion_lists
-from ..store.verify import verify, verify_export_run
+from ..store.verify import read_checkpoint_file, verify, verify_export
 from .db import db_option, open_engine
 from .errors import CLIError, output_file
 
@@ -306,9 +306,12 @@ def _verify_db(db_url, run, checkpoints_file):
 
 def _verify_file(path: str, run: str | None, checkpoints_file: str | None = None):
     import csv
-    import itertools
 
     fmt = "csv" if path.endswith(".csv") else "jsonl"
+    try:
+        outside = read_checkpoint_file(checkpoints_file) if checkpoints_file else None
+    except (ValueError, InputFileError) as exc:
+        raise CLIError(f"--checkpoints: {exc}") from None
     try:
         # A regular file only: a FIFO with no writer would hang the open, a device never ends.
         binary = open_input_file(path, "export file")
@@ -316,10 +319,9 @@ def _verify_file(path: str, run: str | None, checkpoints_file: str | None = None
         raise CLIError(str(exc)) from None
     try:
         with io.TextIOWrapper(binary, encoding="utf-8", newline="") as lines:
-            rows = chain_rows(read_export(bounded_lines(lines), fmt))
-            for run_id, group in itertools.groupby(rows, key=lambda pair: pair[0]):
-                if run is None or run_id == run:
-                    yield verify_export_run(run_id, (row for _, row in group))
+            meta: dict = {}
+            rows = chain_rows(read_export(bounded_lines(lines), fmt, meta))
+            yield from verify_export(rows, meta, jsonl=fmt == "jsonl", run_id=run, outside=outside)
     except (ValueError, KeyError, csv.Error) as exc:  # csv.Error: e.g. a field over csv.field_size_limit()
         raise CLIError(f"{path}: not a copyright-guard export ({exc})") from None
 

@@ -4,6 +4,13 @@ An export carries every field of the hash chain, so ``audit verify --file export
 a copy handed to a third party without the database. ``reasons`` is the stored canonical JSON
 (text in CSV, an array in JSONL, which re-serialises to the same text); ``reason_codes`` is a
 convenience column (``;``-separated) for spreadsheets and is not hashed.
+
+A JSON Lines export also carries what anchors it (revision 0006): first one line per signed
+checkpoint of the runs it holds whole (``{"checkpoint": {"run_id", "log_key", "tree_size",
+"note"}}``), last an end line (``{"export_end": {"rows": N, "checkpoints": K}}``). ``verify
+--file`` then detects a truncated export (no end line, or fewer rows), and checks the rows against
+the checkpoints' signed Merkle roots. A CSV export has no room for them: check it with
+``verify --file export.csv --checkpoints FILE``.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from sqlalchemy.engine import Engine
 
 from .audit import DECISION_COLUMNS, Filters
 from .chain import CHAIN_FIELDS, canonical_json
-from .schema import decisions
+from .schema import checkpoints, decisions, runs
 from .sql import stream_tuples
 
 FIELDS = tuple(column.name for column in DECISION_COLUMNS)
@@ -54,6 +61,11 @@ def export(
         writer.writerow(CSV_FIELDS)
     others = [i for i in range(len(FIELDS)) if i != reasons_at]
     with engine.connect() as connection:
+        carried = 0
+        if fmt == "jsonl" and _whole_runs(filters):
+            for line in _checkpoint_lines(connection, filters.run):
+                out.write(line)
+                carried += 1
         for row in stream_tuples(connection, query):
             if writer:
                 codes = ";".join(dict.fromkeys(r["code"] for r in json.loads(row[reasons_at])))
@@ -67,7 +79,25 @@ def export(
                 progress(1000)
         if progress:
             progress(written % 1000)
+    if fmt == "jsonl":
+        out.write(json.dumps({"export_end": {"rows": written, "checkpoints": carried}}) + "\n")
     return written
+
+
+def _whole_runs(filters: Filters) -> bool:
+    """Only whole runs can be checked against their checkpoints: no filter but --run."""
+    return all(getattr(filters, name) is None for name in ("domain", "verdict", "reason", "since", "until", "stage", "url"))
+
+
+def _checkpoint_lines(connection, run_id: str | None) -> Iterator[str]:
+    query = (select(runs.c.id, runs.c.log_key, checkpoints.c.tree_size, checkpoints.c.note)
+             .join(checkpoints, checkpoints.c.run_id == runs.c.id)
+             .order_by(runs.c.id, checkpoints.c.tree_size))
+    if run_id is not None:
+        query = query.where(runs.c.id == run_id)
+    for row in connection.execute(query):
+        yield json.dumps({"checkpoint": {"run_id": row.id, "log_key": row.log_key, "tree_size": row.tree_size,
+                                         "note": row.note}}, ensure_ascii=False) + "\n"
 
 
 def bounded_lines(stream: IO[str], limit: int = MAX_LINE_CHARS) -> Iterator[str]:
@@ -86,8 +116,15 @@ def bounded_lines(stream: IO[str], limit: int = MAX_LINE_CHARS) -> Iterator[str]
         yield line
 
 
-def read_export(lines: Iterable[str], fmt: str) -> Iterator[dict]:
-    """Rows of an export as dicts of the stored columns (reasons back as canonical JSON text)."""
+def read_export(lines: Iterable[str], fmt: str, meta: dict | None = None) -> Iterator[dict]:
+    """Rows of an export as dicts of the stored columns (reasons back as canonical JSON text).
+
+    A JSON Lines export's checkpoint and end lines are not rows: they go into ``meta``
+    (``meta["checkpoints"]``: list, ``meta["end"]``: the end line's object, ``meta["after_end"]``:
+    lines found after it), when given.
+    """
+    meta = {} if meta is None else meta
+    meta.setdefault("checkpoints", [])
     if fmt == "csv":
         for record in csv.DictReader(lines):
             record["seq"] = int(record["seq"])
@@ -100,6 +137,14 @@ def read_export(lines: Iterable[str], fmt: str) -> Iterator[dict]:
                     record = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise ValueError(f"line {number}: not JSON ({exc.msg})") from None
+                if isinstance(record, dict) and "checkpoint" in record:
+                    meta["checkpoints"].append(record["checkpoint"])
+                    continue
+                if isinstance(record, dict) and "export_end" in record:
+                    meta["end"] = record["export_end"]
+                    continue
+                if "end" in meta:
+                    meta["after_end"] = meta.get("after_end", 0) + 1
                 record["reasons"] = canonical_json(record["reasons"])
                 yield record
     else:

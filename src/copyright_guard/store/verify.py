@@ -184,15 +184,84 @@ def _classify(content, prev_hash, stored, expected_prev, expected_seq, before_pr
     return Break("deleted", expected_seq, decision_id, f"deleted: {where} links to a row that is no longer there")
 
 
-def verify_export_run(run_id: str, rows: Iterable[tuple]) -> RunCheck:
-    """The chain of one run's rows from an export; the first row's link is taken as given (the
-    run record is not in an export row)."""
-    rows = iter(rows)
-    first = next(rows, None)
-    if first is None:
-        return RunCheck(run_id, 0, False)
-    genesis = first[_N] if first[_SEQ] == 1 else GENESIS
-    return verify_chain(run_id, itertools.chain([first], rows), genesis=genesis)
+def verify_export(rows: Iterable[tuple[str, tuple]], meta: dict, *, jsonl: bool, run_id: str | None = None,
+                  outside: dict[str, list] | None = None) -> Iterator[RunCheck]:
+    """Check an export (``export.chain_rows`` pairs; ``meta`` filled by ``export.read_export``).
+
+    Per run: the chain (the first row's link taken as given: the run record is not exported), and
+    the rows' Merkle roots against the checkpoints the export carries (signed by the key it
+    names) and those held ``outside`` (their own keys). Then, for JSON Lines, the end line: missing
+    or disagreeing, the export was cut off or added to.
+    """
+    total = 0
+    for group_run, group in itertools.groupby(rows, key=lambda pair: pair[0]):
+        tree = TreeBuilder()
+        carried = [c for c in meta.get("checkpoints", []) if isinstance(c, dict) and c.get("run_id") == group_run]
+        problems: list[Break] = []
+        signed: list[Checkpoint] = []
+        for item in carried:
+            try:
+                signed.append(open_note(str(item.get("note")), parse_vkey(str(item.get("log_key")))))
+            except NoteError as exc:
+                problems.append(Break("edited", None, None, f"edited: a checkpoint the export carries for run {group_run}: {exc}"))
+        held = (outside or {}).pop(group_run, [])
+        sizes = {c.size for c in signed} | {c.size for c in held if isinstance(c, Checkpoint)}
+        roots: dict[int, bytes] = {}
+
+        def leaves(group=group, tree=tree, sizes=sizes, roots=roots):
+            for _, row in group:
+                tree.append(leaf_hash(canonical_entry(row[:_N]).encode("utf-8")))
+                if tree.size in sizes:
+                    roots[tree.size] = tree.root()
+                yield row
+
+        observed = leaves()
+        first = next(observed, None)
+        genesis = first[_N] if first is not None and first[_SEQ] == 1 else GENESIS
+        check = verify_chain(group_run, itertools.chain([first] if first is not None else [], observed), genesis=genesis)
+        for _ in observed:
+            pass
+        total += tree.size
+        if run_id is not None and group_run != run_id:
+            continue
+        for checkpoint in signed:
+            if checkpoint.origin != origin_for(group_run):
+                problems.append(Break("edited", None, None, f"edited: a checkpoint carried for run {group_run} names "
+                                                            f"another log ({checkpoint.origin})"))
+            elif checkpoint.size > tree.size:
+                problems.append(Break("deleted", tree.size + 1, None,
+                                      f"deleted: the export's checkpoint says run {group_run} had {checkpoint.size} "
+                                      f"decisions; the export holds {tree.size} (seq {tree.size + 1}.. are gone)"))
+            elif roots.get(checkpoint.size) != checkpoint.root:
+                problems.append(Break("edited", None, None, f"edited: the first {checkpoint.size} decisions of run "
+                                                            f"{group_run} in the export are not those its checkpoint signed"))
+        derived = _Derived(set())
+        derived.tree, derived.roots = tree, roots
+        problems += check_outside_checkpoints(type("Run", (), {"id": group_run})(), held, derived)
+        notes = []
+        anchored = max((c.size for c in signed), default=0)
+        if tree.size > anchored:
+            notes.append(f"anchored up to {anchored} decisions by the checkpoints it carries; the last "
+                         f"{tree.size - anchored} are not" if anchored else
+                         f"no signed checkpoint: {tree.size} decisions are not anchored")
+        yield check.with_problems(problems, notes)
+    if jsonl:
+        end = meta.get("end")
+        carried_count = len(meta.get("checkpoints", []))
+        problem = None
+        if end is None:
+            problem = Break("deleted", None, None, f"deleted: the export has no end line: it was cut off after {total} rows")
+        elif end.get("rows") != total:
+            problem = Break("deleted" if total < (end.get("rows") or 0) else "inserted", None, None,
+                            f"{'deleted' if total < (end.get('rows') or 0) else 'inserted'}: the export holds {total} "
+                            f"rows but its end line says {end.get('rows')}")
+        elif end.get("checkpoints", 0) != carried_count:
+            problem = Break("deleted", None, None, f"deleted: the export carries {carried_count} checkpoint line(s) "
+                                                   f"but its end line says {end.get('checkpoints')}")
+        elif meta.get("after_end"):
+            problem = Break("inserted", None, None, f"inserted: {meta['after_end']} row(s) after the export's end line")
+        if problem is not None:
+            yield RunCheck(None, total, False, problem, subject="export")
 
 
 _EVIDENCE_SHA = re.compile(r'"sha256":"([0-9a-f]{64})"')
