@@ -12,7 +12,8 @@ from copyright_guard.cli import main
 from copyright_guard.core.policy import Policy
 
 ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text()
+# The README and the pages under docs/ (reference text moves there: docs/audit-integrity.md, ...).
+README = "\n".join(path.read_text() for path in (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))))
 
 
 def _commands(group: click.Group, prefix: str = "copyright-guard"):
