@@ -40,6 +40,7 @@ it names must be a stored snapshot with the same sha256 and entry count, or the 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import re
@@ -51,7 +52,16 @@ from sqlalchemy.engine import Engine
 
 from ..core.model import sha256_hex
 from .db import one_line
-from .chain import CHAIN_FIELDS, GENESIS, RUN_RECORD_FIELDS, canonical_entry, row_hash, run_record_hash, url_key
+from .chain import (
+    CHAIN_FIELDS,
+    GENESIS,
+    RUN_RECORD_FIELDS,
+    canonical_entry,
+    entry_and_link,
+    row_hash,
+    run_record_hash,
+    url_key,
+)
 from .checkpoints import origin_for, run_of_origin
 from .checkpoints import stored as stored_checkpoints
 from .merkle import TreeBuilder, leaf_hash
@@ -116,13 +126,16 @@ def verify_chain(
     recorded_head: str | None = None,
     find_hash: Callable[[str], int | None] = lambda _hash: None,
     genesis: str = GENESIS,
+    on_entry: Callable[[bytes], None] | None = None,
 ) -> RunCheck:
     """Check one run. ``rows``: tuples of CHAIN_FIELDS + (prev_hash, row_hash), in seq order
     (further columns are ignored).
 
     ``find_hash(h)`` returns the seq of the run's row whose row_hash is ``h`` (to tell a reordered
     row from a deleted one); ``recorded_*`` come from the run's finish record, if any; ``genesis``
-    is what the first row links to (the run's record hash, or GENESIS for older runs).
+    is what the first row links to (the run's record hash, or GENESIS for older runs);
+    ``on_entry(entry)`` receives the canonical entry of each row read (serialised once for both
+    the chain and the Merkle tree), up to and including the first broken one.
     """
     expected_prev, expected_seq = genesis, 1
     before_prev = None  # row_hash of the row before the previous one
@@ -132,7 +145,10 @@ def verify_chain(
         count += 1
         content, prev_hash, stored = row[:_N], row[_N], row[_N + 1]
         seq, decision_id = content[_SEQ], content[_ID]
-        if prev_hash == expected_prev and seq == expected_seq and row_hash(content, prev_hash) == stored:
+        entry, link = entry_and_link(content, prev_hash)
+        if on_entry is not None:
+            on_entry(entry)
+        if prev_hash == expected_prev and seq == expected_seq and link == stored:
             before_prev, expected_prev, expected_seq, previous = expected_prev, stored, seq + 1, (seq, decision_id)
             continue
         broken = _classify(content, prev_hash, stored, expected_prev, expected_seq, before_prev, previous, find_hash)
@@ -264,6 +280,7 @@ def verify_export(rows: Iterable[tuple[str, tuple]], meta: dict, *, jsonl: bool,
             yield RunCheck(None, total, False, problem, subject="export")
 
 
+_sha256 = hashlib.sha256
 _EVIDENCE_SHA = re.compile(r'"sha256":"([0-9a-f]{64})"')
 
 
@@ -283,13 +300,17 @@ class _Derived:
         self._sizes = sizes
         self._codes: dict[str, tuple[str, ...]] = {}
 
+    def add_entry(self, entry: bytes) -> None:
+        """The next row's Merkle leaf (verify_chain's on_entry, or the drain after a break)."""
+        tree = self.tree
+        tree.append(_sha256(b"\x00" + entry).digest())
+        if tree.size in self._sizes:
+            self.roots[tree.size] = tree.root()
+
     def observe(self, rows: Iterable[tuple]) -> Iterator[tuple]:
-        codes_of, tree, sizes, roots = self._codes, self.tree, self._sizes, self.roots
+        codes_of = self._codes
         for row in rows:
             content = row[:_N]
-            tree.append(leaf_hash(canonical_entry(content).encode("utf-8")))
-            if tree.size in sizes:
-                roots[tree.size] = tree.root()
             if self.bad_url_key is None and row[_URL_KEY] != url_key(content[_URL]):
                 self.bad_url_key = (content[_SEQ], content[_ID], content[_URL])
             reasons = content[_REASONS]
@@ -383,10 +404,10 @@ def check_chain(connection, run, derived: _Derived) -> RunCheck:
 
     observed = derived.observe(rows)
     try:
-        check = verify_chain(run.id, observed, recorded_count=run.decision_count,
-                             recorded_head=run.head_hash, find_hash=find_hash, genesis=_first_link(connection, run))
-        for _ in observed:  # a broken chain stops early: the other checks still see every row
-            pass
+        check = verify_chain(run.id, observed, recorded_count=run.decision_count, recorded_head=run.head_hash,
+                             find_hash=find_hash, genesis=_first_link(connection, run), on_entry=derived.add_entry)
+        for row in observed:  # a broken chain stops early: the other checks still see every row
+            derived.add_entry(canonical_entry(row[:_N]).encode("utf-8"))
         return RunCheck(run.id, derived.tree.size, check.finished, check.broken)
     finally:
         rows.close()
