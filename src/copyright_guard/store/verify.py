@@ -454,6 +454,8 @@ def check_reason_index(connection, run_id: str, derived: _Derived) -> list[Break
             count += 1
             digest ^= hash((pair[0], pair[1]))
     except connection.dialect.dbapi.Error as exc:
+        pairs.close()
+        connection.rollback()  # PostgreSQL refuses every later statement of a failed transaction
         return [Break("deleted", None, None, f"deleted: the decision_reasons index cannot be read ({one_line(exc)})")]
     finally:
         pairs.close()
