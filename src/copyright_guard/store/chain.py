@@ -47,6 +47,10 @@ CHAIN_FIELDS = (
     "reasons",
 )
 
+# The stored columns canonical_entry() reads, in order: what the writer, verify and proofs select
+# to rebuild a row's entry. (Issue 10's row format 2 appends its proof fields here.)
+ENTRY_FIELDS = CHAIN_FIELDS
+
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _canonical = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
 
@@ -69,8 +73,8 @@ def row_hash(row: dict | tuple, prev_hash: str) -> str:
 
 
 def entry_and_link(row: tuple, prev_hash: str) -> tuple[bytes, str]:
-    """The row's Merkle entry (UTF-8) and its chain link, serialising the row once."""
-    entry = _dumps(row).encode("utf-8")
+    """The row's Merkle entry (UTF-8 :func:`canonical_entry`) and its chain link, serialising once."""
+    entry = canonical_entry(row).encode("utf-8")
     return entry, hashlib.sha256(entry + prev_hash.encode("ascii")).hexdigest()
 
 

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from .chain import CHAIN_FIELDS, canonical_entry, url_key
+from .chain import ENTRY_FIELDS, canonical_entry, url_key
 from .checkpoints import origin_for
 from .checkpoints import stored as stored_checkpoints
 from .merkle import inclusion_proof, leaf_hash, verify_inclusion
@@ -77,7 +77,7 @@ def prove(engine: Engine, target: str) -> dict:
                              "checkpoint: it is not anchored yet, so there is nothing to prove it against")
         note = connection.execute(select(checkpoints.c.note).where(
             checkpoints.c.run_id == row.run_id, checkpoints.c.tree_size == size)).scalar_one()
-        columns = [decisions.c[name] for name in CHAIN_FIELDS]
+        columns = [decisions.c[name] for name in ENTRY_FIELDS]
         rows = stream_tuples(connection, select(*columns).where(decisions.c.run_id == row.run_id,
                                                                 decisions.c.seq <= size).order_by(decisions.c.seq))
         try:

@@ -53,7 +53,7 @@ from sqlalchemy.engine import Engine
 from ..core.model import sha256_hex
 from .db import one_line
 from .chain import (
-    CHAIN_FIELDS,
+    ENTRY_FIELDS,
     GENESIS,
     RUN_RECORD_FIELDS,
     canonical_entry,
@@ -70,13 +70,13 @@ from .schema import decision_reasons, decisions, evidence, policies, runs
 from .schema_lists import exclusion_list_versions
 from .sql import stream_tuples
 
-_COLUMNS = [decisions.c[name] for name in CHAIN_FIELDS] + [decisions.c.prev_hash, decisions.c.row_hash, decisions.c.url_key]
-_N = len(CHAIN_FIELDS)
-_SEQ = CHAIN_FIELDS.index("seq")
-_ID = CHAIN_FIELDS.index("id")
-_URL = CHAIN_FIELDS.index("url")
-_REASONS = CHAIN_FIELDS.index("reasons")
-_POLICY = CHAIN_FIELDS.index("policy_hash")
+_COLUMNS = [decisions.c[name] for name in ENTRY_FIELDS] + [decisions.c.prev_hash, decisions.c.row_hash, decisions.c.url_key]
+_N = len(ENTRY_FIELDS)
+_SEQ = ENTRY_FIELDS.index("seq")
+_ID = ENTRY_FIELDS.index("id")
+_URL = ENTRY_FIELDS.index("url")
+_REASONS = ENTRY_FIELDS.index("reasons")
+_POLICY = ENTRY_FIELDS.index("policy_hash")
 _URL_KEY = _N + 2
 
 
@@ -128,7 +128,7 @@ def verify_chain(
     genesis: str = GENESIS,
     on_entry: Callable[[bytes], None] | None = None,
 ) -> RunCheck:
-    """Check one run. ``rows``: tuples of CHAIN_FIELDS + (prev_hash, row_hash), in seq order
+    """Check one run. ``rows``: tuples of chain.ENTRY_FIELDS + (prev_hash, row_hash), in seq order
     (further columns are ignored).
 
     ``find_hash(h)`` returns the seq of the run's row whose row_hash is ``h`` (to tell a reordered

@@ -56,7 +56,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..core.model import Decision, Reason, sha256_hex
-from .chain import CHAIN_FIELDS, GENESIS, canonical_entry, canonical_json, entry_and_link, format_time, url_key
+from .chain import CHAIN_FIELDS, ENTRY_FIELDS, GENESIS, canonical_entry, canonical_json, entry_and_link, format_time, url_key
 from .checkpoints import sign as sign_checkpoint
 from .merkle import TreeBuilder, leaf_hash
 from .note import Signer
@@ -289,7 +289,7 @@ class DecisionWriter:
         tree = TreeBuilder()
         if self._seq == 0:
             return tree
-        columns = [decisions.c[name] for name in CHAIN_FIELDS]
+        columns = [decisions.c[name] for name in ENTRY_FIELDS]
         with self.engine.connect() as connection:
             for row in stream_tuples(connection, select(*columns).where(decisions.c.run_id == self.run_id)
                                      .order_by(decisions.c.seq)):
