@@ -24,6 +24,8 @@ machine disturbs less. The ratios compare the medians.
     .venv/bin/python benchmarks/bench_crawl.py --pages 5000 --runs 3
     .venv/bin/python benchmarks/bench_crawl.py --gc --runs 3     # also both with/without gc.freeze
     .venv/bin/python benchmarks/bench_crawl.py --signing --pages 1000 --runs 3  # + Web Bot Auth signing
+    .venv/bin/python benchmarks/bench_crawl.py --log-first --runs 3  # also the add-on without holding
+                                                                     # responses for their commit (the old way)
     .venv/bin/python benchmarks/bench_crawl.py --imports         # also plain Scrapy + the add-on's imports
     .venv/bin/python benchmarks/bench_crawl.py --hooks           # the per-page hooks alone, in microseconds
     .venv/bin/python benchmarks/bench_crawl.py --profile guard   # cProfile one guarded crawl
@@ -177,6 +179,18 @@ def crawl(mode: str, seeds: list[str], concurrency: int, extra: dict, profile: s
             "COPYRIGHT_GUARD_PROGRESS_INTERVAL": 0,
             "COPYRIGHT_GUARD_GC_FREEZE": mode != "guard-nofreeze",
         })
+    if mode == "guard-unheld":
+        # The baseline for log-first: responses go to the spider without waiting for their
+        # decision's commit, as before store/writer.py's after_commit (a benchmark-only switch).
+        from copyright_guard.scrapy.extension import AuditExtension
+
+        opened = AuditExtension.spider_opened
+
+        def spider_opened(self, spider):
+            opened(self, spider)
+            self.recorder.committed = None
+
+        AuditExtension.spider_opened = spider_opened
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(BenchSpider)
     marks: list[float] = []
@@ -430,6 +444,8 @@ def main() -> None:
                         help="also run plain Scrapy with gc.freeze() at spider open and the add-on without it")
     parser.add_argument("--hooks", action="store_true",
                         help="time the add-on's per-page hooks directly (no crawl), beside Scrapy's robots.txt hook")
+    parser.add_argument("--log-first", action="store_true",
+                        help="also run the add-on without holding responses until their decision is committed")
     parser.add_argument("--imports", action="store_true",
                         help="also run plain Scrapy with the add-on's modules imported and an audit database opened "
                              "(its memory footprint without its per-page work)")
@@ -463,6 +479,8 @@ def main() -> None:
             modes += ("plain-imports",)
         if args.signing:
             modes += ("guard-signed",)
+        if args.log_first:
+            modes += ("guard-unheld",)
         results: dict[str, list[dict]] = {mode: [] for mode in modes}
         for round_ in range(args.runs):
             order = modes if round_ % 2 == 0 else tuple(reversed(modes))
@@ -511,6 +529,12 @@ def main() -> None:
             full, reused = signing_cost()
             print(f"signing cost, the signer alone (median of 5 x 2,000 requests): {full:.0f} µs per request to a new "
                   f"authority or second, {reused:.1f} µs per further request to the same authority in the same second")
+        if args.log_first:
+            wall = statistics.median(r["pages_per_second"] for r in results["guard-unheld"])
+            steady = statistics.median(r["steady"] for r in results["guard-unheld"])
+            print(f"log first: guard (held until committed) {guard:.1f} pages/s, guard-unheld {wall:.1f} pages/s, "
+                  f"ratio {guard / wall:.3f}; steady {guard_steady:.1f} vs {steady:.1f}, ratio {guard_steady / steady:.3f} "
+                  "(target >= 0.97)")
         if args.gc:
             for mode in ("plain-freeze", "guard-nofreeze"):
                 wall = statistics.median(r["pages_per_second"] for r in results[mode])

@@ -76,3 +76,17 @@ TEST_POLICY = str(DATA / "policies" / "identity.toml")
 @pytest.fixture(scope="session")
 def test_policy() -> str:
     return TEST_POLICY
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _checkpoint_keys_in_a_temporary_place(tmp_path_factory):
+    """Crawls create their checkpoint signing key at the default place on first use
+    ($XDG_CONFIG_HOME/copyright-guard/log-key): never the tester's own configuration directory.
+    Set in os.environ, so crawler subprocesses inherit it."""
+    previous = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("xdg-config"))
+    yield
+    if previous is None:
+        os.environ.pop("XDG_CONFIG_HOME", None)
+    else:
+        os.environ["XDG_CONFIG_HOME"] = previous

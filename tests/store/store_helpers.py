@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
+
+from sqlalchemy import text
 
 from copyright_guard.core.model import Decision, Effect, Evidence, Reason, Stage, Verdict, sha256_hex
 
@@ -66,12 +69,14 @@ def make_decision(
     )
 
 
-def record_run(engine, policy, count: int, *, finish: bool = True, domain: str = "example.com", start: int = 0) -> str:
-    """A run of ``count`` decisions (even allowed, odd denied) written through the writer."""
+def record_run(engine, policy, count: int, *, finish: bool = True, domain: str = "example.com", start: int = 0,
+               signer=None, checkpoint_every: int = 10_000) -> str:
+    """A run of ``count`` decisions (even allowed, odd denied) written through the writer;
+    with ``signer``, checkpoints every ``checkpoint_every`` decisions and at the end."""
     from copyright_guard.store import DecisionWriter, finish_run, start_run
 
-    run_id = start_run(engine, policy, now=T0, spider="test")
-    with DecisionWriter(engine, run_id) as writer:
+    run_id = start_run(engine, policy, now=T0, spider="test", log_key=signer.vkey if signer else None)
+    with DecisionWriter(engine, run_id, signer=signer, checkpoint_every=checkpoint_every, batch_size=max(1, checkpoint_every // 2)) as writer:
         for number in range(start, start + count):
             writer.submit(make_decision(number, policy, domain=domain))
     if finish:
@@ -79,19 +84,43 @@ def record_run(engine, policy, count: int, *, finish: bool = True, domain: str =
     return run_id
 
 
+@contextmanager
+def tampering(engine):
+    """A transaction of someone who owns the database and switched the append-only triggers off
+    (revision 0006): the attacker the hash chain and the checkpoints are there to catch."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            triggers = connection.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all()
+            for name, _ in triggers:
+                connection.execute(text(f"DROP TRIGGER {name}"))
+            yield connection
+            for _, sql in triggers:
+                connection.execute(text(sql))
+        else:
+            tables = ("decisions", "decision_reasons", "evidence", "policies", "checkpoints", "runs", "site_files",
+                      "site_views")
+            for table in tables:
+                connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+            yield connection
+            for table in tables:
+                connection.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
+
+
 def record_legacy_run(engine, policy, count: int, *, finish: bool = True, domain: str = "example.com") -> str:
-    """A run as a copy of copyright-guard before revision 0005 wrote it: row format 1 (the twelve
-    chain fields, no proof-of-collection columns), inserted directly so it works on any revision."""
+    """A run as copyright-guard wrote it before revisions 0005 and 0006, inserted directly so it
+    works on every revision: row format 1 (the twelve chain fields, no proof-of-collection
+    columns), no run record hash (the chain starts from GENESIS), no checkpoints."""
     import hashlib
     import json
 
     from sqlalchemy import Column, MetaData, Table, insert
 
-    from copyright_guard.store import finish_run, start_run
     from copyright_guard.store.chain import CHAIN_FIELDS, GENESIS, canonical_json, format_time, url_key
-    from copyright_guard.store.schema import decisions
+    from copyright_guard.store.schema import decisions, policies, runs
+    from copyright_guard.store.sql import insert_ignoring_duplicates
+    from copyright_guard.store.writer import new_id
 
-    run_id = start_run(engine, policy, now=T0, spider="test")
+    run_id = new_id()
     prev, rows = GENESIS, []
     for number in range(count):
         decision = make_decision(number, policy, domain=domain)
@@ -112,7 +141,14 @@ def record_legacy_run(engine, policy, count: int, *, finish: bool = True, domain
     legacy = Table("decisions", MetaData(), *(Column(name, decisions.c[name].type)
                                               for name in (*CHAIN_FIELDS, "prev_hash", "row_hash", "url_key")))
     with engine.begin() as connection:
+        connection.execute(insert_ignoring_duplicates(connection, policies),
+                           [{"hash": policy.hash, "name": policy.policy.name, "text": policy.source_text,
+                             "first_seen": format_time(T0)}])
+        connection.execute(runs.insert().values(id=run_id, started_at=format_time(T0), policy_hash=policy.hash,
+                                                crawler="LegacyBot", software_version="copyright-guard 0.1",
+                                                spider="test"))
         connection.execute(insert(legacy), rows)
-    if finish:
-        finish_run(engine, run_id, {"requests": count}, T0 + timedelta(hours=1))
+        if finish:
+            connection.execute(runs.update().where(runs.c.id == run_id).values(
+                finished_at=format_time(T0 + timedelta(hours=1)), counts="{}", decision_count=count, head_hash=prev))
     return run_id

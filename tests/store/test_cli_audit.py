@@ -188,5 +188,5 @@ def test_export_shows_a_progress_bar_on_a_terminal(recorded, db_url, tmp_path):
             break
         shown += chunk
     os.close(leader)
-    assert done.returncode == 0 and len(out.read_text().splitlines()) == 20
+    assert done.returncode == 0 and len(out.read_text().splitlines()) == 20 + 1  # the rows and the end line
     assert b"exporting" in shown and b"100%" in shown

@@ -51,21 +51,23 @@ def test_connect_migrates_up_from_each_earlier_revision_keeping_the_audit_log(db
     with engine.connect() as connection:
         command.upgrade(alembic_config(connection), start)
         connection.commit()
-    # The audit tables exist from the first revision on; rows as that revision's writer wrote them.
-    run_id = (record_legacy_run if start < "0005" else record_run)(engine, policy, 5)
+    run_id = record_legacy_run(engine, policy, 5)  # the audit tables exist from the first revision on
     engine.dispose()
 
     engine = connect(db_url)
     assert _revision(engine) in head_revisions()
     with engine.connect() as connection:
         assert connection.execute(select(decisions.c.seq).where(decisions.c.run_id == run_id)).scalars().all() == [1, 2, 3, 4, 5]
-    # Old rows keep verifying unchanged (row format 1), and a new run beside them is format 2.
-    assert [check.ok for check in verify(engine)] == [True]
+    # Rows written before revisions 0005 and 0006 (row format 1, no run record hash, no checkpoints)
+    # still verify, and a new run beside them is format 2.
+    checks = list(verify(engine, run_id))
+    assert all(check.ok for check in checks), [p.message for c in checks for p in c.problems]
+    assert checks[0].notes == ("no signed checkpoint: 5 decisions are not anchored",)
     new_run = record_run(engine, policy, 3)
-    assert [check.ok for check in verify(engine)] == [True, True]
+    assert all(check.ok for check in verify(engine))
     with engine.connect() as connection:
         formats = connection.execute(select(decisions.c.run_id, decisions.c.row_format)).all()
-    assert {row_format for run, row_format in formats if run == run_id} == ({None} if start < "0005" else {2})
+    assert {row_format for run, row_format in formats if run == run_id} == {None}
     assert {row_format for run, row_format in formats if run == new_run} == {2}
     engine.dispose()
 

@@ -25,7 +25,7 @@ from copyright_guard.store.db import HEAD_REVISION, VERSION_TABLE, alembic_confi
 from copyright_guard.store.lists import add_entries, import_list, load_exclusion_index
 from copyright_guard.store.report import write_report
 from copyright_guard.store.schema import runs
-from store_helpers import T0, make_decision, record_legacy_run, record_run
+from store_helpers import T0, make_decision, record_legacy_run, record_run, tampering
 
 TEST_POLICY = str(Path(__file__).resolve().parents[1] / "data" / "policies" / "identity.toml")  # a concrete identity
 
@@ -213,10 +213,13 @@ def test_verify_reports_a_run_whose_recorded_lists_match_no_stored_snapshot(engi
     run_id, snapshot = _run_with_lists(engine, policy)
     assert [check.ok for check in verify(engine)] == [True]
     forged = json.dumps([{"list": "court-orders", "version": 1, "sha256": "0" * 64, "entry_count": 2}])
-    with engine.begin() as connection:
+    with tampering(engine) as connection:  # an owner with the triggers off
         connection.execute(runs.update().where(runs.c.id == run_id).values(exclusion_lists=forged))
     [check] = list(verify(engine))
     assert check.broken.kind == "edited"
-    assert "exclusion list 'court-orders' version 1 (sha256 000000000000, 2 entries)" in check.broken.message
+    # The edit breaks the run record hash (revision 0006) and names the list that matches no snapshot.
+    assert "run record" in check.broken.message
+    assert any("exclusion list 'court-orders' version 1 (sha256 000000000000, 2 entries)" in p.message
+               for p in check.problems)
     result = CliRunner().invoke(main, ["audit", "verify", "--db", db_url])
     assert result.exit_code == 1 and "does not match any stored snapshot" in result.output

@@ -226,3 +226,41 @@ def test_evidence_without_a_claimed_hash_is_hashed_per_body(engine, policy):
             select(decisions.c.reasons).order_by(decisions.c.seq)).scalars()]
         stored = set(connection.execute(select(evidence.c.sha256)).scalars())
     assert len(set(cited)) == 2 and set(cited) == stored
+
+
+def test_after_commit_fires_once_the_decisions_are_durable_within_the_short_interval(engine, policy):
+    run_id = start_run(engine, policy, now=T0)
+    writer = DecisionWriter(engine, run_id, max_latency=60, durable_latency=0.01)
+    released = threading.Event()
+    results = []
+    decision_id = writer.submit(make_decision(1, policy))
+
+    def done(error):
+        # Called on the writer's thread after the commit: the row is visible to another connection.
+        results.append((error, _count(engine, decisions, decisions.c.id == decision_id)))
+        released.set()
+
+    started = time.monotonic()
+    writer.after_commit(done)
+    assert released.wait(5), "after_commit never fired"
+    assert time.monotonic() - started < 2  # not max_latency (60 s): the short interval applies
+    assert results == [(None, 1)]
+    called = []
+    writer.after_commit(called.append)  # nothing left to wait for: called at once
+    assert called == [None]
+    writer.close()
+
+
+def test_after_commit_reports_decisions_that_were_not_recorded(engine, policy):
+    run_id = start_run(engine, policy, now=T0)
+    writer = DecisionWriter(engine, run_id, retry_delays=(0.05,), durable_latency=0.01)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE decision_reasons"))
+    writer.submit(make_decision(1, policy))  # a denial with a reason: its batch fails
+    released = threading.Event()
+    errors = []
+    writer.after_commit(lambda error: (errors.append(error), released.set()))
+    assert released.wait(5)
+    assert isinstance(errors[0], StoreError) and "cannot write to the audit database" in str(errors[0])
+    with pytest.raises(StoreError):
+        writer.close()

@@ -16,8 +16,9 @@ import click
 from ..core.files import InputFileError, open_input_file
 from ..store import audit as queries
 from ..store.export import FORMATS, bounded_lines, chain_rows, count, export, read_export
+from ..store.chain import CHAIN_FIELDS
 from ..store.runs import describe_exclusion_lists
-from ..store.verify import verify, verify_chain
+from ..store.verify import read_checkpoint_file, verify, verify_export
 from .db import db_option, open_engine
 from .errors import CLIError, output_file
 
@@ -101,6 +102,8 @@ def runs_command(db_url, as_json) -> None:
             click.echo(f"    {_safe(line)}")
         if run["head_hash"]:
             click.echo(f"    {_plural(run['decision_count'] or 0, 'decision')} recorded; head hash {run['head_hash']}")
+        if run.get("log_key"):
+            click.echo(f"    checkpoint key {run['log_key']}")
 
 
 def _plural(number: int, word: str) -> str:
@@ -323,52 +326,68 @@ def export_command(fmt, out, domain, verdict, reason, since, until, run, db_url)
 
 @audit_group.command("verify")
 @click.option("--run", metavar="RUN_ID", help="Check only this run.")
+@click.option("--checkpoints", "checkpoints_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Also check against signed checkpoints held outside the database (from `audit checkpoints`).")
 @click.option("--file", "export_file", type=click.Path(exists=True, dir_okay=False),
               help="Check an export (.csv or .jsonl of whole runs) instead of the database.")
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per run.")
-def verify_command(run, export_file, db_url, as_json) -> None:
-    """Recompute each run's hash chain; name the first edited, deleted, inserted or reordered row.
+def verify_command(run, checkpoints_file, export_file, db_url, as_json) -> None:
+    """Check everything the audit commands show; name what was edited, deleted, inserted or reordered, and where.
 
-    Exit status 0 when every chain is intact, 1 when one is broken.
+    Recomputes each run's hash chain and Merkle tree, checks its run record, its signed
+    checkpoints, the reason and URL indexes, and re-hashes every policy text and evidence body.
+    With --checkpoints, the database must also match checkpoints kept outside it (a deleted tail,
+    a deleted run or a recomputed log fail only there). Exit status 0 when all is intact, 1 if not.
 
     \b
     Example:
       copyright-guard audit verify --db sqlite:///audit.db
     """
-    checks = _verify_file(export_file, run) if export_file else _verify_db(db_url, run)
+    checks = (_verify_file(export_file, run, checkpoints_file) if export_file
+              else _verify_db(db_url, run, checkpoints_file))
     broken = seen = 0
     for check in checks:
-        seen += 1
+        seen += check.subject is None
         broken += not check.ok
         if as_json:
-            click.echo(json.dumps({"run": check.run_id, "ok": check.ok, "rows": check.rows, "finished": check.finished,
-                                   "broken": check.broken.__dict__ if check.broken else None}))
-        elif check.ok:
+            click.echo(json.dumps({"run": check.run_id, "subject": check.subject or "run", "ok": check.ok,
+                                   "rows": check.rows, "finished": check.finished,
+                                   "broken": check.broken.__dict__ if check.broken else None,
+                                   "problems": [p.__dict__ for p in check.problems], "notes": list(check.notes)}))
+            continue
+        if check.ok:
+            unit = "rows" if check.subject is None else "checked"
             # An export holds the rows, not the run's finish record: whether the run finished is
             # a question for the database, so a file check does not claim either way.
-            note = " (from the export file)" if export_file else ("" if check.finished else " (run not finished)")
-            click.echo(f"run {check.run_id}: intact, {check.rows} {'row' if check.rows == 1 else 'rows'}{note}")
-        else:
-            click.echo(f"run {check.run_id}: BROKEN - {check.broken.message}")
+            finished = " (from the export file)" if export_file else ("" if check.finished else " (run not finished)")
+            click.echo(f"{check.label}: intact, {check.rows} {unit}" + finished
+                       + "".join(f"; {note}" for note in check.notes))
+        for problem in check.problems:
+            click.echo(f"{check.label}: BROKEN - {_safe(problem.message)}")
     if not seen and not as_json:
         click.echo("no runs recorded: nothing to verify")
     if broken:
         sys.exit(1)
 
 
-def _verify_db(db_url, run):
+def _verify_db(db_url, run, checkpoints_file):
     try:
-        yield from verify(open_engine(db_url), run)
+        yield from verify(open_engine(db_url), run, checkpoints_file)
     except LookupError as exc:
         raise CLIError(str(exc.args[0])) from None
+    except (ValueError, InputFileError) as exc:
+        raise CLIError(f"--checkpoints: {exc}") from None
 
 
-def _verify_file(path: str, run: str | None):
+def _verify_file(path: str, run: str | None, checkpoints_file: str | None = None):
     import csv
-    import itertools
 
     fmt = "csv" if path.endswith(".csv") else "jsonl"
+    try:
+        outside = read_checkpoint_file(checkpoints_file) if checkpoints_file else None
+    except (ValueError, InputFileError) as exc:
+        raise CLIError(f"--checkpoints: {exc}") from None
     try:
         # A regular file only: a FIFO with no writer would hang the open, a device never ends.
         binary = open_input_file(path, "export file")
@@ -376,10 +395,9 @@ def _verify_file(path: str, run: str | None):
         raise CLIError(str(exc)) from None
     try:
         with io.TextIOWrapper(binary, encoding="utf-8", newline="") as lines:
-            rows = chain_rows(read_export(bounded_lines(lines), fmt))
-            for run_id, group in itertools.groupby(rows, key=lambda pair: pair[0]):
-                if run is None or run_id == run:
-                    yield verify_chain(run_id, (row for _, row in group))
+            meta: dict = {}
+            rows = chain_rows(read_export(bounded_lines(lines), fmt, meta))
+            yield from verify_export(rows, meta, jsonl=fmt == "jsonl", run_id=run, outside=outside)
     except (ValueError, KeyError, csv.Error) as exc:  # csv.Error: e.g. a field over csv.field_size_limit()
         raise CLIError(f"{path}: not a copyright-guard export: {exc}",
                        "give a file written by copyright-guard audit export") from None
@@ -456,6 +474,142 @@ def summary_command(db_url, run_ids, since, until, sme, fmt, out) -> None:
         click.echo(f"wrote {out}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+@audit_group.command("keygen")
+@click.option("--out", "-o", "out", type=click.Path(dir_okay=False), required=True, help="The signer key file to create (mode 0600).")
+@click.option("--name", metavar="NAME", help="The key name in signatures (default: copyright-guard-<host>).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def keygen_command(out, name, as_json) -> None:
+    """Create an Ed25519 key for signing checkpoints; print its verifier key.
+
+    Name the file with the policy's [audit] log_key or COPYRIGHT_GUARD_LOG_KEY. A key kept off the
+    database machine is stronger: whoever can rewrite the database still cannot sign for it.
+
+    \b
+    Example:
+      copyright-guard audit keygen --out /secure/copyright-guard.key
+    """
+    from ..store.keys import LogKeyError, write_new_key
+
+    try:
+        signer = write_new_key(Path(out), name)
+    except LogKeyError as exc:
+        raise CLIError(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps({"key_file": out, "vkey": signer.vkey}))
+    else:
+        click.echo(f"wrote {out} (keep it secret); verifier key: {signer.vkey}")
+
+
+@audit_group.command("checkpoints")
+@click.option("--run", metavar="RUN_ID", help="Only this run.")
+@click.option("--out", "-o", "out", type=click.Path(dir_okay=False, writable=True), required=True,
+              help="The checkpoint file to write (for a witness).")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+def checkpoints_command(run, out, db_url, as_json) -> None:
+    """Export the runs' signed checkpoints (C2SP signed notes) and keys, to keep outside the database.
+
+    Hand the file to a witness (another system, a ticket, an e-mail); later,
+    `audit verify --checkpoints FILE` proves the database still holds exactly what was signed.
+
+    \b
+    Example:
+      copyright-guard audit checkpoints --out checkpoints-2026-12-03.txt
+    """
+    from ..store.proofs import checkpoint_file
+
+    engine = open_engine(db_url)
+    if run is not None and not any(r["id"] == run for r in queries.list_runs(engine)):
+        raise CLIError(f"no run {run!r} in the audit database")
+    notes = keys = 0
+    with output_file(out, "w") as stream:
+        for chunk in checkpoint_file(engine, run):
+            keys += chunk.startswith("# key ")
+            notes += not chunk.startswith("# key ")
+            stream.write(chunk)
+    if as_json:
+        click.echo(json.dumps({"out": out, "runs": keys, "checkpoints": notes}))
+    else:
+        click.echo(f"wrote {notes} checkpoint(s) of {keys} run(s) to {out}", err=True)
+
+
+@audit_group.command("prove")
+@click.argument("target", metavar="URL|DECISION_ID")
+@click.option("--out", "-o", "out", type=click.Path(dir_okay=False, writable=True), required=True, help="The proof file (JSON).")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+def prove_command(target, out, db_url, as_json) -> None:
+    """Write an inclusion proof: the decision is in the run's signed Merkle tree (RFC 9162).
+
+    A third party checks it without the database: `audit verify-proof proof.json --checkpoint FILE`.
+    For a URL, the newest decision about it is proved.
+
+    \b
+    Example:
+      copyright-guard audit prove https://example.com/private/page --out proof.json
+    """
+    from ..store.proofs import ProofError, prove
+
+    if not target.strip():
+        raise CLIError("audit prove: the URL or decision id is empty")
+    try:
+        proof = prove(open_engine(db_url), target.strip())
+    except ProofError as exc:
+        raise CLIError(str(exc)) from None
+    with output_file(out, "w") as stream:
+        json.dump(proof, stream, indent=1, ensure_ascii=False)
+    summary = {"out": out, "decision_id": proof["decision_id"], "run_id": proof["run_id"],
+               "leaf_index": proof["leaf_index"], "tree_size": proof["tree_size"]}
+    click.echo(json.dumps(summary) if as_json else
+               f"wrote {out}: decision {proof['decision_id']} is leaf {proof['leaf_index']} of the "
+               f"{proof['tree_size']}-decision tree of run {proof['run_id']}", err=not as_json)
+
+
+@audit_group.command("verify-proof")
+@click.argument("proof_file", metavar="PROOF", type=click.Path(dir_okay=False))
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False), required=True, metavar="FILE",
+              help="Checkpoints held outside the database (from `audit checkpoints`), with the run's key.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def verify_proof_command(proof_file, checkpoint_file, as_json) -> None:
+    """Check an inclusion proof against a signed checkpoint, without the database.
+
+    Exit status 0 when the decision is in the signed tree, 1 when it is not.
+
+    \b
+    Example:
+      copyright-guard audit verify-proof proof.json --checkpoint checkpoints.txt
+    """
+    from ..core.files import read_input_file
+    from ..store.proofs import MAX_PROOF_BYTES, ProofError, check_proof, read_proof
+    from ..store.verify import read_checkpoint_file
+
+    try:
+        data = read_input_file(proof_file, MAX_PROOF_BYTES, "proof file")
+        if len(data) > MAX_PROOF_BYTES:
+            raise CLIError(f"{proof_file}: larger than {MAX_PROOF_BYTES} bytes, so no proof")
+        proof = read_proof(data)
+        held = read_checkpoint_file(checkpoint_file)
+    except (InputFileError, ProofError, ValueError) as exc:
+        raise CLIError(str(exc)) from None
+    try:
+        checkpoint = check_proof(proof, held)
+    except ProofError as exc:
+        if as_json:
+            click.echo(json.dumps({"ok": False, "problem": str(exc)}))
+        else:
+            click.echo(f"NOT PROVED - {_safe(str(exc))}")
+        sys.exit(1)
+    decision = json.loads(proof["entry"])
+    if as_json:
+        click.echo(json.dumps({"ok": True, "run_id": proof["run_id"], "tree_size": checkpoint.size,
+                               "decision": dict(zip(CHAIN_FIELDS, decision))}, ensure_ascii=False))
+    else:
+        fields = dict(zip(CHAIN_FIELDS, decision))
+        click.echo(f"proved: decision {fields['id']} ({fields['verdict']} {_safe(fields['url'])} at {fields['decided_at']}) "
+                   f"is leaf {proof['leaf_index']} of the {checkpoint.size}-decision tree of run {proof['run_id']} "
+                   f"signed {checkpoint.extension('time') or ''}".rstrip())
 
 
 COMMANDS = [audit_group]

@@ -207,6 +207,14 @@ class Crawl(_Section):
     max_crawl_delay_seconds: float = Field(60.0, ge=0, le=24 * 3600)
 
 
+class Audit(_Section):
+    """Signed checkpoints of each run's Merkle tree (docs/audit-integrity.md)."""
+
+    checkpoint_every: int = Field(10_000, ge=1, le=10**9)  # decisions between checkpoints
+    checkpoint_seconds: float = Field(60.0, gt=0, le=24 * 3600)  # and at most this long apart
+    log_key: OneLine = ""  # the signer key file; empty: the default place (store/keys.py)
+
+
 class Exclusions(_Section):
     lists: list[ListName] = Field(default_factory=list)  # empty: every active list in the database
 
@@ -267,6 +275,7 @@ class Policy(_Section):
     cache: Cache = Field(default_factory=Cache)
     crawl: Crawl = Field(default_factory=Crawl)
     exclusions: Exclusions = Field(default_factory=Exclusions)
+    audit: Audit = Field(default_factory=Audit)
     licences: list[Licence] = Field(default_factory=list)
     complaints: Complaints = Field(default_factory=Complaints)
 

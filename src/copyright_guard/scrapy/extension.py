@@ -147,6 +147,7 @@ class AuditExtension:
 
     def spider_opened(self, spider: Any) -> None:
         from ..store.db import StoreError, connect, describe, resolve_url
+        from ..store.keys import LogKeyError
         from ..store.lists import ListError
         from ..store.runs import start_run
         from ..store.writer import DecisionWriter
@@ -158,26 +159,32 @@ class AuditExtension:
             # The index first: the run records the list versions it holds, so every decision of
             # the run (matched or not) names the lists it was checked against (store/runs.py).
             exclusions = self._load_exclusions()
+            log_signer = self._log_key()  # signs the run's checkpoints (not the Web Bot Auth requests)
             self.run_id = start_run(self.engine, self.policy, now=self._clock(), spider=getattr(spider, "name", None),
                                     exclusion_lists=exclusions.versions,
-                                    signing_key_id=settings.signer.key_id if settings.signer else None)
+                                    signing_key_id=settings.signer.key_id if settings.signer else None,
+                                    log_key=log_signer.vkey)
             self.writer = DecisionWriter(
                 self.engine,
                 self.run_id,
                 on_failure=self.policy.on_failure.audit_unavailable,
                 on_error=self._writer_failed,
+                signer=log_signer,
+                checkpoint_every=settings.checkpoint_every,
+                checkpoint_seconds=settings.checkpoint_seconds,
             )
             self.runtime.exclusions = exclusions
         except StoreError as exc:
             logger.error("copyright-guard: the audit database %s is unusable: %s", describe(url), exc)
             raise CloseSpider(CLOSE_REASON) from None
-        except ListError as exc:  # a list the policy names is missing: one line, it says what to do
+        except (ListError, LogKeyError) as exc:  # a missing list or key: one line, it says what to do
             logger.error("copyright-guard: %s", exc)
             raise CloseSpider(CLOSE_REASON) from None
         except Exception:  # any other failure to open the audit run: never crawl unrecorded
             logger.exception("copyright-guard: cannot open the audit run in %s", describe(url))
             raise CloseSpider(CLOSE_REASON) from None
         self.recorder.submit = self.writer.submit
+        self.recorder.committed = self._committed
         self.recorder.on_store_error = self._store_failed
         self._stats.set_value("copyright_guard/run_id", self.run_id)
         logger.info(
@@ -195,6 +202,16 @@ class AuditExtension:
         if settings.progress_interval:
             self._progress = _every(settings.progress_interval, self._log_progress)
 
+    def _log_key(self):
+        """The checkpoint signer (on by default: created at the default place on first use)."""
+        from ..store.keys import load_or_create
+
+        signer, path, created = load_or_create(self.runtime.settings.log_key)
+        if created:
+            logger.warning("copyright-guard: created the checkpoint signing key %s (mode 0600; verifier key %s). "
+                           "Keep a copy of the checkpoints outside the database: docs/audit-integrity.md", path, signer.vkey)
+        return signer
+
     def _load_exclusions(self):
         from ..store.lists import load_exclusion_index
 
@@ -203,6 +220,26 @@ class AuditExtension:
 
     def _log_progress(self) -> None:
         logger.info("copyright-guard: %s", progress_line(self.recorder))
+
+    def _committed(self) -> Any:
+        """A Deferred fired on the crawl's thread once every decision submitted so far is durable
+        (log first, then collect: scrapy/middleware.py); it fails with AuditUnavailable when the
+        writer could not record them, so the held response is dropped, never collected unrecorded."""
+        from twisted.internet.defer import Deferred
+
+        from .recorder import AuditUnavailable
+
+        done: Deferred = Deferred()
+
+        def fire(error: Exception | None) -> None:
+            if error is None:
+                done.callback(None)
+            else:
+                done.errback(AuditUnavailable(f"copyright-guard: the decision was not recorded ({error}); not collected"))
+
+        # after_commit calls back on the writer's thread: hand over to the reactor's.
+        self.writer.after_commit(lambda error: self._call_from_thread(fire, error))
+        return done
 
     # -- failures --------------------------------------------------------------------------------
 
@@ -238,6 +275,7 @@ class AuditExtension:
             release_frozen()
         self.recorder.publish()
         self.recorder.submit = None
+        self.recorder.committed = None
         if self.writer is None:
             return
         try:

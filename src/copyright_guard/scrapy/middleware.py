@@ -10,7 +10,18 @@ cookies, auth and the User-Agent are added). For each request it
    decision; a deny raises ``IgnoreRequest`` with the reason codes;
 3. after the download, asks for the post-fetch decision on the response (headers, HTML meta,
    embedded metadata, access restrictions); a deny raises ``IgnoreRequest``, so the response never
-   reaches the spider (only the request's errback, if it has one).
+   reaches the spider (only the request's errback, if it has one);
+4. **log first, then collect**: an allowed response is held back until its decision is committed
+   to the audit database (the writer's group commit, store/writer.py ``after_commit``), so every
+   item the spider yields carries the id of a decision that is already durable, whatever happens
+   to the process next - the rule of Certificate Transparency (RFC 9162 §4.1: a log promises
+   inclusion before the certificate is used). If the commit fails the response is dropped.
+
+Pre-fetch allows are not waited for: a request is not collection. Nothing reaches the spider
+without a post-fetch decision, and that decision's commit covers every row submitted before it -
+including the URL's own pre-fetch decision (rows commit in ``seq`` order) - so after a crash every
+collected item still has both its decisions in the database. A pre-fetch allow lost in a crash
+leaves only a request whose response was never collected.
 
 Every decision is recorded (audit log, stats, ``decision_made`` event) before it takes effect.
 There is no per-request switch: Scrapy's ``dont_obey_robotstxt`` meta key is ignored, and the one
@@ -24,13 +35,14 @@ matched against that token) and no credentials.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from scrapy import Request
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
+from scrapy.utils.defer import maybe_deferred_to_future
 
 from ..core.evaluate import EMPTY_SITE, evaluate
 from ..core.exclusions import ExclusionIndex
@@ -151,7 +163,7 @@ class CopyrightGuardMiddleware:
 
     # -- post-fetch ------------------------------------------------------------------------------
 
-    def process_response(self, request: Request, response: Response) -> Response:
+    def process_response(self, request: Request, response: Response) -> Response | Awaitable[Response]:
         if request in self.site_files.in_flight:
             return response
         url = response.url
@@ -180,6 +192,15 @@ class CopyrightGuardMiddleware:
         decision_id = self.recorder.record(decision, request, response)
         if decision.verdict is Verdict.DENY:
             raise IgnoreRequest(denial_message(decision))
+        committed = self.recorder.committed
+        if committed is not None:  # the audit run is open: log first, then collect
+            return self._after_commit(committed(), request, response, decision_id)
+        request.meta[DECISION_ID_META] = decision_id
+        return response
+
+    async def _after_commit(self, committed: Any, request: Request, response: Response, decision_id: str) -> Response:
+        """Hand the response on once its decision is durable; an AuditUnavailable drops it."""
+        await maybe_deferred_to_future(committed)
         request.meta[DECISION_ID_META] = decision_id
         return response
 

@@ -36,6 +36,8 @@ class DecisionRecorder:
     """``record(decision, request, response) -> decision_id``.
 
     ``submit`` is the audit writer's non-blocking ``submit`` (set when the crawl opens its run);
+    ``committed()`` returns a Deferred that fires once every decision recorded so far is durable
+    (or fails with :class:`AuditUnavailable`); the middleware holds allowed responses on it;
     ``stats`` is Scrapy's stats collector; ``send_event`` is ``crawler.signals.send_catch_log``.
     """
 
@@ -43,6 +45,7 @@ class DecisionRecorder:
                  *, log_denials: bool = True) -> None:
         self.submit: Submit | None = None
         self._log_denials = log_denials  # COPYRIGHT_GUARD_LOG_DENIALS
+        self.committed: Callable[[], Any] | None = None
         self._stats = stats
         # Counted here and published to Scrapy's stats collector about once a second (and when the
         # spider closes): Scrapy 2.19's collector wraps every call in a deprecation check and an

@@ -32,6 +32,10 @@ DEFAULTS: dict[str, object] = {
     "COPYRIGHT_GUARD_PROGRESS_INTERVAL": 60.0,  # seconds between progress log lines; 0 = off
     "COPYRIGHT_GUARD_GC_FREEZE": True,  # gc.freeze() the start-up objects while guarded spiders run (gcfreeze.py)
     "COPYRIGHT_GUARD_LOG_DENIALS": True,  # one INFO line per denied URL (URL, stage, reason codes)
+    # Signed checkpoints (docs/audit-integrity.md); None: the policy's [audit] value.
+    "COPYRIGHT_GUARD_LOG_KEY": None,  # the signer key file; None and no policy log_key: the default place
+    "COPYRIGHT_GUARD_CHECKPOINT_EVERY": None,  # decisions between checkpoints
+    "COPYRIGHT_GUARD_CHECKPOINT_SECONDS": None,  # seconds between checkpoints
 }
 
 # Scrapy's own robots.txt middleware, which ours replaces (peers.md: it fails open on 5xx/errors).
@@ -64,6 +68,9 @@ def request_signer(policy: Policy, settings: BaseSettings | None = None) -> Requ
         return signer_for_policy(policy, requests_per_slot=max(per_slot, 1))
     except SigningKeyError as exc:
         raise SettingsError(f"COPYRIGHT_GUARD_POLICY: {exc}") from None
+    log_key: str | None = None  # None: the default place (store/keys.py)
+    checkpoint_every: int = 10_000
+    checkpoint_seconds: float = 60.0
 
 
 def _bool(settings: BaseSettings, name: str) -> bool:
@@ -127,6 +134,12 @@ def read_settings(settings: BaseSettings) -> GuardSettings:
         gc_freeze=_bool(settings, "COPYRIGHT_GUARD_GC_FREEZE"),
         signer=request_signer(policy, settings),
         log_denials=_bool(settings, "COPYRIGHT_GUARD_LOG_DENIALS"),
+        log_key=_optional_text(settings, "COPYRIGHT_GUARD_LOG_KEY") or policy.audit.log_key or None,
+        checkpoint_every=(int(_number(settings, "COPYRIGHT_GUARD_CHECKPOINT_EVERY", int, 1))
+                          if settings.get("COPYRIGHT_GUARD_CHECKPOINT_EVERY") is not None else policy.audit.checkpoint_every),
+        checkpoint_seconds=(_number(settings, "COPYRIGHT_GUARD_CHECKPOINT_SECONDS", float, 0.001)
+                            if settings.get("COPYRIGHT_GUARD_CHECKPOINT_SECONDS") is not None
+                            else policy.audit.checkpoint_seconds),
     )
 
 

@@ -9,7 +9,18 @@ recompute it with any tool)::
              + (row format 2 only) [row_format, site_view, examined, content_sha256,
                 media_type, content_bytes, http_status, modality]
     row_hash = sha256(content + prev_hash).hexdigest()
-    prev_hash of a run's first row (seq 1) = GENESIS (64 zeros)
+    prev_hash of a run's first row (seq 1) = the run's record hash (below); GENESIS (64 zeros)
+                                             for runs recorded before revision 0006
+
+    run record = JSON array, compact, UTF-8, of
+               [id, started_at, policy_hash, crawler, software_version, spider, host,
+                exclusion_lists, log_key]               # exclusion_lists: the stored text
+    record_hash = sha256("copyright-guard run record v1\n" + run record).hexdigest()
+
+``content`` (:func:`canonical_entry`) is also the entry of the run's Merkle tree (store/merkle.py,
+RFC 9162 §2.1.1: leaf hash = SHA-256(0x00 || entry)). It is the ONE serialisation of a decision
+row: the chain, the tree, exports and proofs all derive from it, so a field added to
+``CHAIN_FIELDS`` flows into every one of them.
 
 Row format 1 (``row_format`` NULL: every row written before revision 0005) is the first twelve
 fields alone, so old rows keep verifying unchanged. Format 2 appends the proof of collection:
@@ -68,6 +79,9 @@ PROOF_FIELDS = (
     "modality",
 )
 ALL_FIELDS = (*CHAIN_FIELDS, *PROOF_FIELDS)  # a stored row's tuple order for canonical_entry()
+# The stored columns canonical_entry() reads, in order: what the writer, verify and proofs select
+# to rebuild a row's entry (and so its chain link and Merkle leaf).
+ENTRY_FIELDS = ALL_FIELDS
 ROW_FORMAT = 2  # what the writer writes now
 _N_CHAIN = len(CHAIN_FIELDS)
 
@@ -105,6 +119,24 @@ def site_view_id(snapshot_ids: list[str] | tuple[str, ...]) -> str:
     """The id of the set of snapshots one decision was made on: sha256 of their ids' canonical
     JSON list, in the order consulted (robots.txt, tdmrep.json, ai.txt, RSL licences)."""
     return hashlib.sha256(canonical_json(list(snapshot_ids)).encode("utf-8")).hexdigest()
+
+
+def entry_and_link(row: tuple, prev_hash: str) -> tuple[bytes, str]:
+    """The row's Merkle entry (UTF-8 :func:`canonical_entry`) and its chain link, serialising once."""
+    entry = canonical_entry(row).encode("utf-8")
+    return entry, hashlib.sha256(entry + prev_hash.encode("ascii")).hexdigest()
+
+
+# The run columns start_run writes, in the order the run record hash covers them.
+RUN_RECORD_FIELDS = ("id", "started_at", "policy_hash", "crawler", "software_version", "spider", "host",
+                     "exclusion_lists", "log_key")
+_RUN_RECORD_TAG = "copyright-guard run record v1\n"
+
+
+def run_record_hash(run: dict) -> str:
+    """sha256 of a run's start record (a mapping with RUN_RECORD_FIELDS); the chain starts from it."""
+    content = _RUN_RECORD_TAG + _dumps([run.get(name) for name in RUN_RECORD_FIELDS])
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
 def url_key(url: str) -> int:

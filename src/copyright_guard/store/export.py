@@ -15,6 +15,13 @@ hash from the ``content`` fields, so the chain proves these objects as exported.
 them: ``consulted`` is the list's canonical JSON text, ``content_sha256``, ``media_type``,
 ``content_bytes`` and ``modality`` are columns of their own, and ``consulted_summary`` is a
 readable, unhashed convenience column (``robots.txt parsed 200; tdmrep.json unavailable 404``).
+
+A JSON Lines export also carries what anchors it (revision 0006): first one line per signed
+checkpoint of the runs it holds whole (``{"checkpoint": {"run_id", "log_key", "tree_size",
+"note"}}``), last an end line (``{"export_end": {"rows": N, "checkpoints": K}}``). ``verify
+--file`` then detects a truncated export (no end line, or fewer rows), and checks the rows against
+the checkpoints' signed Merkle roots. A CSV export has no room for them: check it with
+``verify --file export.csv --checkpoints FILE``.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from .audit import DECISION_COLUMNS, Filters
 from .chain import ALL_FIELDS, CHAIN_FIELDS, canonical_json, site_view_id, snapshot_id
-from .schema import decisions
+from .schema import checkpoints, decisions, runs
 from .sql import stream_tuples
 from .proof import consulted_for_views
 
@@ -106,6 +113,11 @@ def export(
         writer.writerow(CSV_FIELDS)
     with engine.connect() as connection, engine.connect() as side:
         lookup = ConsultedLookup(side)
+        carried = 0
+        if fmt == "jsonl" and _whole_runs(filters):
+            for line in _checkpoint_lines(connection, filters.run):
+                out.write(line)
+                carried += 1
         for row in stream_tuples(connection, query):
             if writer:
                 codes = ";".join(dict.fromkeys(r["code"] for r in json.loads(row[reasons_at])))
@@ -122,7 +134,25 @@ def export(
                 progress(1000)
         if progress:
             progress(written % 1000)
+    if fmt == "jsonl":
+        out.write(json.dumps({"export_end": {"rows": written, "checkpoints": carried}}) + "\n")
     return written
+
+
+def _whole_runs(filters: Filters) -> bool:
+    """Only whole runs can be checked against their checkpoints: no filter but --run."""
+    return all(getattr(filters, name) is None for name in ("domain", "verdict", "reason", "since", "until", "stage", "url"))
+
+
+def _checkpoint_lines(connection, run_id: str | None) -> Iterator[str]:
+    query = (select(runs.c.id, runs.c.log_key, checkpoints.c.tree_size, checkpoints.c.note)
+             .join(checkpoints, checkpoints.c.run_id == runs.c.id)
+             .order_by(runs.c.id, checkpoints.c.tree_size))
+    if run_id is not None:
+        query = query.where(runs.c.id == run_id)
+    for row in connection.execute(query):
+        yield json.dumps({"checkpoint": {"run_id": row.id, "log_key": row.log_key, "tree_size": row.tree_size,
+                                         "note": row.note}}, ensure_ascii=False) + "\n"
 
 
 def bounded_lines(stream: IO[str], limit: int = MAX_LINE_CHARS) -> Iterator[str]:
@@ -144,9 +174,16 @@ def bounded_lines(stream: IO[str], limit: int = MAX_LINE_CHARS) -> Iterator[str]
 _INTEGERS = ("seq", "row_format", "content_bytes", "http_status")
 
 
-def read_export(lines: Iterable[str], fmt: str) -> Iterator[dict]:
+def read_export(lines: Iterable[str], fmt: str, meta: dict | None = None) -> Iterator[dict]:
     """Rows of an export as dicts of the stored columns (reasons and examined back as canonical
-    JSON text), with ``consulted`` as a list of records (None when the export predates it)."""
+    JSON text), with ``consulted`` as a list of records (None when the export predates it).
+
+    A JSON Lines export's checkpoint and end lines are not rows: they go into ``meta``
+    (``meta["checkpoints"]``: list, ``meta["end"]``: the end line's object, ``meta["after_end"]``:
+    lines found after it), when given.
+    """
+    meta = {} if meta is None else meta
+    meta.setdefault("checkpoints", [])
     if fmt == "csv":
         reader = csv.DictReader(lines)
         _check_columns(reader.fieldnames or [], "the CSV header")
@@ -169,6 +206,14 @@ def read_export(lines: Iterable[str], fmt: str) -> Iterator[dict]:
                     record = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise ValueError(f"line {number}: not JSON ({exc.msg})") from None
+                if isinstance(record, dict) and "checkpoint" in record:
+                    meta["checkpoints"].append(record["checkpoint"])
+                    continue
+                if isinstance(record, dict) and "export_end" in record:
+                    meta["end"] = record["export_end"]
+                    continue
+                if "end" in meta:
+                    meta["after_end"] = meta.get("after_end", 0) + 1
                 if not isinstance(record, dict):
                     raise ValueError(f"line {number}: not a JSON object")
                 _check_columns(record, f"line {number}")

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..core.policy import Policy
-from .chain import canonical_json, format_time
+from .chain import canonical_json, format_time, run_record_hash
 from .db import StoreError, one_line
 from .schema import decisions, policies, runs
 from .schema_lists import exclusion_list_versions
@@ -22,7 +22,8 @@ from .writer import new_id
 
 def record_policy(connection, policy: Policy, now: datetime) -> str:
     """Store the policy's full text once per hash; returns the hash."""
-    text = policy.source_text or json.dumps(policy.model_dump(mode="json"), sort_keys=True, indent=2)
+    # Exactly the text Policy.hash hashes, so `audit verify` can re-hash it.
+    text = policy.source_text or json.dumps(policy.model_dump(mode="json"), sort_keys=True)
     connection.execute(
         insert_ignoring_duplicates(connection, policies),
         [{"hash": policy.hash, "name": policy.policy.name, "text": text, "first_seen": format_time(now)}],
@@ -41,6 +42,7 @@ def start_run(
     run_id: str | None = None,
     exclusion_lists: Mapping[str, int] | None = None,
     signing_key_id: str | None = None,
+    log_key: str | None = None,
 ) -> str:
     """Record a new run (and its policy); returns the run id for :class:`DecisionWriter`.
 
@@ -51,6 +53,7 @@ def start_run(
     ``None`` records nothing (the run row says "unknown", like runs from before revision 0004).
     ``signing_key_id`` (the Web Bot Auth key id the run signed its requests with) is part of the
     recorded crawler identity: what the sites saw, ``...; Web Bot Auth keyid <id>``.
+    ``log_key``: the verifier key (C2SP vkey) of the key that signs the run's checkpoints.
     """
     from .. import __version__
 
@@ -73,6 +76,10 @@ def start_run(
             }
             if exclusion_lists is not None:
                 row["exclusion_lists"] = canonical_json(exclusion_list_records(connection, exclusion_lists))
+            if log_key is not None:
+                row["log_key"] = log_key
+            # The run's first decision links to this hash: an edit of the run record breaks the chain.
+            row["record_hash"] = run_record_hash(row)
             connection.execute(runs.insert(), [row])
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot record the run in the audit database: {one_line(exc)}") from None

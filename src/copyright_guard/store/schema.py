@@ -82,6 +82,11 @@ runs = Table(
     # so a decision that matched nothing still says which lists it was checked against without
     # repeating them on every row. NULL: a run recorded before revision 0004 (unknown).
     Column("exclusion_lists", Text),
+    # Written by start_run (revision 0006): sha256 of the run's canonical record (chain.py
+    # run_record_hash), which the run's first decision links to, and the run's checkpoint verifier
+    # key (C2SP signed-note vkey). NULL: a run recorded before revision 0006.
+    Column("record_hash", HASH),
+    Column("log_key", Text),
 )
 
 decisions = Table(
@@ -179,4 +184,17 @@ site_views = Table(
     Column("stored_at", TIME, nullable=False),
 )
 
-AUDIT_TABLES = (policies, runs, decisions, decision_reasons, evidence, site_files, site_views)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    # One signed checkpoint of a run's Merkle tree (store/checkpoints.py): the tree of the run's
+    # first tree_size decisions has root root_hash; note is the C2SP signed note, verbatim.
+    Column("run_id", String(32), primary_key=True),
+    Column("tree_size", BigInteger, primary_key=True),
+    Column("root_hash", HASH, nullable=False),
+    Column("signed_at", TIME, nullable=False),
+    Column("note", Text, nullable=False),
+)
+
+AUDIT_TABLES = (policies, runs, decisions, decision_reasons, evidence, site_files, site_views, checkpoints)

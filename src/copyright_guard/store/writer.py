@@ -11,6 +11,17 @@ How it behaves (README "The audit log" says the same for operators):
   the writer is treated as failed (below).
 - A background thread inserts in batches (``executemany``) and commits at least every
   ``max_latency`` seconds (0.5 s by default), so a decision is durable within one second.
+- **Log first, then act** (group commit): ``after_commit(callback)`` asks to be told when everything
+  submitted so far is committed. While any such request waits, the thread commits after at most
+  ``durable_latency`` seconds (10 ms by default) instead of ``max_latency``, and one commit
+  releases every request it covers - the crawler holds a response back from the spider until its
+  allow decision is durable (scrapy/middleware.py). ``callback(None)`` after the commit, or
+  ``callback(error)`` if the rows were not recorded; it runs on the writer's thread, so it must
+  only hand the news over to its own thread (``reactor.callFromThread``).
+- **Signed checkpoints**: with a ``signer`` (store/note.py), every committed row is also a leaf of
+  the run's Merkle tree (store/merkle.py), and the writer signs a checkpoint of the tree every
+  ``checkpoint_every`` rows or ``checkpoint_seconds`` seconds - in the transaction that commits the
+  rows it covers - and one more when it closes (store/checkpoints.py).
 - ``flush()`` waits until everything submitted so far is committed; ``close()`` flushes and stops
   the thread. An ``atexit`` hook closes a writer left open; :func:`install_signal_handlers` adds
   SIGINT/SIGTERM for programs that do not have their own shutdown path (Scrapy does: its
@@ -40,7 +51,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -48,18 +59,23 @@ from ..core.model import Decision, Reason, sha256_hex
 from ..core.model import SiteFile, SiteFileStatus
 from .chain import (
     ALL_FIELDS,
+    ENTRY_FIELDS,
     GENESIS,
     ROW_FORMAT,
+    canonical_entry,
     canonical_json,
+    entry_and_link,
     format_time,
-    row_hash,
     site_view_id,
     snapshot_id,
     url_key,
 )
+from .checkpoints import sign as sign_checkpoint
 from .db import StoreError, one_line
-from .schema import decision_reasons, decisions, evidence, site_files, site_views
-from .sql import insert_ignoring_duplicates, insert_many
+from .merkle import TreeBuilder, leaf_hash
+from .note import Signer
+from .schema import checkpoints, decision_reasons, decisions, evidence, runs, site_files, site_views
+from .sql import insert_ignoring_duplicates, insert_many, stream_tuples
 
 log = logging.getLogger("copyright_guard.store")
 
@@ -98,8 +114,12 @@ class DecisionWriter:
         batch_size: int = 25_000,
         max_pending: int = 50_000,  # room for the next batch while one is written
         max_latency: float = 0.5,
+        durable_latency: float = 0.01,
         submit_timeout: float = 30.0,
         retry_delays: tuple[float, ...] = (0.2, 0.5, 1.0),
+        signer: Signer | None = None,
+        checkpoint_every: int = 10_000,
+        checkpoint_seconds: float = 60.0,
     ) -> None:
         if on_failure not in ("stop", "continue"):
             raise ValueError(f"on_failure must be 'stop' or 'continue', not {on_failure!r}")
@@ -110,9 +130,10 @@ class DecisionWriter:
         self.batch_size = batch_size
         self.max_pending = max_pending
         self.max_latency = max_latency
+        self.durable_latency = durable_latency  # the commit interval while an after_commit waits
         self.submit_timeout = submit_timeout
         self.retry_delays = retry_delays  # pauses between attempts at one batch before it fails
-        self.stats = {"submitted": 0, "written": 0, "dropped": 0, "batches": 0, "evidence": 0}
+        self.stats = {"submitted": 0, "written": 0, "dropped": 0, "batches": 0, "evidence": 0, "checkpoints": 0}
         self.error: StoreError | None = None
         # One condition guards the buffers and counters below. The caller appends to the buffers;
         # the thread swaps them out whole, so the two meet once per batch, not once per decision.
@@ -124,6 +145,8 @@ class DecisionWriter:
         self._pending = 0  # buffered or being written
         self._done = 0  # written or dropped
         self._flush_requested = False
+        # after_commit requests: (number submitted when asked, callback), oldest first.
+        self._waiters: list[tuple[int, Callable[[StoreError | None], None]]] = []
         self._stopping = False
         self._closed = False
         self._seen_evidence: set[str] = set()
@@ -138,7 +161,14 @@ class DecisionWriter:
         self._seen_rows: set[str] = set()  # site_files / site_views ids queued or stored
         self._site_files: list[dict] = []
         self._site_views: list[dict] = []
+        self.signer = signer
+        self.checkpoint_every = checkpoint_every
+        self.checkpoint_seconds = checkpoint_seconds
+        self._leaves: list[bytes] = []  # Merkle leaf hashes of the buffered rows, in seq order
+        self._record_hash: str | None = None
         self._seq, self._prev = self._chain_head()
+        self._tree = self._committed_tree()  # the tree of the committed rows
+        self._checkpointed, self._checkpointed_at = self._last_checkpoint(), time.monotonic()
         self._thread = threading.Thread(target=self._run, name=f"audit-writer-{run_id[:8]}", daemon=True)
         self._thread.start()
         _open_writers.add(self)
@@ -169,9 +199,10 @@ class DecisionWriter:
                   if facts is not None else (None, None, None, None, None)),
             )  # ALL_FIELDS order
             prev = self._prev
-            self._prev = row_hash(content, prev)
+            entry, self._prev = entry_and_link(content, prev)
             row = (*content, prev, self._prev, url_key(decision.url))
             self._seq = seq
+            self._leaves.append(leaf_hash(entry))
             if not self._rows:
                 self._first_at = time.monotonic()
                 self._cond.notify_all()  # the thread starts its max_latency clock
@@ -195,6 +226,42 @@ class DecisionWriter:
                 ))
                 break
             self._cond.wait(remaining)
+
+    def after_commit(self, callback: Callable[[StoreError | None], None]) -> None:
+        """Call ``callback(None)`` once every decision submitted so far is committed, or
+        ``callback(error)`` if they will not be (stop mode: the writer failed). Called on the
+        writer's thread, or at once on the caller's when there is nothing left to wait for.
+
+        With ``on_failure="continue"`` a dropped batch still releases its waiters with ``None``:
+        that policy chose to go on unrecorded (the drop is logged and ``verify`` shows the gap).
+        """
+        with self._cond:
+            target = self.stats["submitted"]
+            if self._done < target and self._thread.is_alive():
+                self._waiters.append((target, callback))
+                self._cond.notify_all()  # the thread shortens its clock to durable_latency
+                return
+            error = self._stop_error()
+        callback(error)
+
+    def _stop_error(self) -> StoreError | None:
+        return self.error if self.on_failure == "stop" else None
+
+    def _release_waiters(self, everyone: bool = False) -> None:
+        """Call back the after_commit requests the batches so far cover (on the writer's thread)."""
+        with self._cond:
+            ready = [w for w in self._waiters if everyone or w[0] <= self._done]
+            if not ready:
+                return
+            self._waiters = [w for w in self._waiters if w not in ready]
+            error = self._stop_error()
+            if error is None and everyone and any(w[0] > self._done for w in ready):
+                error = StoreError("the audit writer stopped before these decisions were committed")
+        for _, callback in ready:
+            try:
+                callback(error)
+            except Exception:  # noqa: BLE001 - a broken callback must not kill the writer thread
+                log.exception("an audit after_commit callback failed")
 
     def flush(self, timeout: float | None = None) -> None:
         """Block until every decision submitted so far is committed (or the writer has failed)."""
@@ -240,9 +307,52 @@ class DecisionWriter:
         try:
             with self.engine.connect() as connection:
                 last = connection.execute(query).first()
+                record = connection.execute(select(runs.c.record_hash).where(runs.c.id == self.run_id)).scalar()
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot read the audit chain of run {self.run_id}: {one_line(exc)}") from None
-        return (last.seq, last.row_hash) if last else (0, GENESIS)
+        # The first row links to the run's record hash (chain.py), or GENESIS for a run without one.
+        self._record_hash = record
+        return (last.seq, last.row_hash) if last else (0, record or GENESIS)
+
+    def _committed_tree(self) -> TreeBuilder:
+        """The Merkle tree of the run's stored rows (a resumed run continues its tree)."""
+        tree = TreeBuilder()
+        if self._seq == 0:
+            return tree
+        columns = [decisions.c[name] for name in ENTRY_FIELDS]
+        with self.engine.connect() as connection:
+            for row in stream_tuples(connection, select(*columns).where(decisions.c.run_id == self.run_id)
+                                     .order_by(decisions.c.seq)):
+                tree.append(leaf_hash(canonical_entry(row).encode("utf-8")))
+        return tree
+
+    def _last_checkpoint(self) -> int:
+        with self.engine.connect() as connection:
+            return connection.execute(select(func.max(checkpoints.c.tree_size))
+                                      .where(checkpoints.c.run_id == self.run_id)).scalar() or 0
+
+    def _grow(self, leaves: list[bytes]) -> tuple[TreeBuilder, list[dict]]:
+        """The committed tree extended by ``leaves``, and the checkpoints due on the way: one at
+        every ``checkpoint_every`` leaves, and one at the end if ``checkpoint_seconds`` passed."""
+        tree = self._tree.copy()
+        due: list[dict] = []
+        if self.signer is None:
+            for leaf in leaves:
+                tree.append(leaf)
+            return tree, due
+        last = self._checkpointed
+        for leaf in leaves:
+            tree.append(leaf)
+            if tree.size - last >= self.checkpoint_every:
+                due.append(self._sign(tree))
+                last = tree.size
+        if tree.size > last and time.monotonic() - self._checkpointed_at >= self.checkpoint_seconds:
+            due.append(self._sign(tree))
+        return tree, due
+
+    def _sign(self, tree: TreeBuilder) -> dict:
+        return sign_checkpoint(self.signer, self.run_id, tree.size, tree.root(), self._record_hash,
+                               datetime.now(timezone.utc))
 
     def _reasons(self, reasons: tuple[Reason, ...]) -> tuple[str, tuple[str, ...]]:
         """The reasons as canonical JSON (evidence hashes filled in) and their distinct codes.
@@ -334,20 +444,22 @@ class DecisionWriter:
 
     # -- the background thread ---------------------------------------------------------------
 
-    def _next_batch(self) -> tuple[list, list, list, list, list] | None:
+    def _next_batch(self) -> tuple[list, list, list, list, list, list] | None:
         """Wait for a batch worth writing (full, old enough, flushed or closing); None: stop."""
         with self._cond:
             while True:
                 if self._rows:
                     age = time.monotonic() - self._first_at
-                    if (self._stopping or self._flush_requested or age >= self.max_latency
+                    latency = self.durable_latency if self._waiters else self.max_latency
+                    if (self._stopping or self._flush_requested or age >= latency
                             or len(self._rows) >= self.batch_size):
-                        batch = self._rows, self._codes, self._evidence, self._site_files, self._site_views
-                        self._rows, self._codes, self._evidence = [], [], []
+                        batch = (self._rows, self._codes, self._evidence, self._site_files, self._site_views,
+                                 self._leaves)
+                        self._rows, self._codes, self._evidence, self._leaves = [], [], [], []
                         self._site_files, self._site_views = [], []
                         self._flush_requested = False
                         return batch
-                    self._cond.wait(self.max_latency - age)
+                    self._cond.wait(latency - age)
                 elif self._stopping:
                     return None
                 else:
@@ -364,12 +476,17 @@ class DecisionWriter:
                     self._pending -= len(rows)
                     self._done += len(rows)
                     self._cond.notify_all()
+                self._release_waiters()
+        self._final_checkpoint()
+        self._release_waiters(everyone=True)  # closed: nothing more will be committed
 
     def _write(self, rows: list[tuple], codes: list[tuple], found: list[dict], snapshots: list[dict],
-               views: list[dict]) -> None:
+               views: list[dict], leaves: list[bytes]) -> bool:
+        """Insert and commit one batch (and a checkpoint, if due); True once committed, False if dropped."""
         if self.error is not None and self.on_failure == "stop":
             self.stats["dropped"] += len(rows)
-            return
+            return False
+        tree, due = self._grow(leaves)
         for attempt, pause in enumerate((*self.retry_delays, None)):
             try:
                 with self.engine.begin() as connection:
@@ -381,6 +498,12 @@ class DecisionWriter:
                         connection.execute(insert_ignoring_duplicates(connection, site_views), views)
                     insert_many(connection, decisions, rows, ROW_COLUMNS)
                     insert_many(connection, decision_reasons, codes, ("decision_id", "code"))
+                    if due:  # committed with the rows they cover, or not at all
+                        connection.execute(checkpoints.insert(), due)
+                self._tree = tree
+                if due:
+                    self._checkpointed, self._checkpointed_at = due[-1]["tree_size"], time.monotonic()
+                    self.stats["checkpoints"] += len(due)
                 break
             except Exception as exc:  # noqa: BLE001 - SQLAlchemy's or the driver's (COPY): a failed batch either way
                 if pause is None:
@@ -393,12 +516,27 @@ class DecisionWriter:
                         self._snapshots.clear()
                     self.stats["dropped"] += len(rows)
                     self._fail(StoreError(f"cannot write to the audit database: {one_line(exc)}"))
-                    return
+                    return False
                 log.debug("audit batch attempt %d failed: %s", attempt + 1, one_line(exc))
                 time.sleep(pause)
         self.stats["written"] += len(rows)
         self.stats["evidence"] += len(found)
         self.stats["batches"] += 1
+        return True
+
+    def _final_checkpoint(self) -> None:
+        """Sign the tree of everything committed, when the writer closes (not after a failure:
+        in continue mode a dropped batch left a gap the tree cannot cover)."""
+        if self.error is not None or self.stats["dropped"] or self.signer is None or self._tree.size <= self._checkpointed:
+            return
+        checkpoint = self._sign(self._tree)
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(checkpoints.insert(), [checkpoint])
+            self._checkpointed = self._tree.size
+            self.stats["checkpoints"] += 1
+        except SQLAlchemyError as exc:
+            self._fail(StoreError(f"cannot write the run's final checkpoint: {one_line(exc)}"))
 
     def _fail(self, error: StoreError) -> None:
         if self.on_failure == "continue":
