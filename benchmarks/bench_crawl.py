@@ -248,8 +248,15 @@ def crawl(mode: str, seeds: list[str], concurrency: int, extra: dict, profile: s
     after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     stats = crawler.stats.get_stats()
-    # The audit database's size after the crawl (the writer has closed it: WAL checkpointed).
-    audit_bytes = sum(f.stat().st_size for f in Path(tmp).glob("audit.db*"))
+    # The audit database's size after the crawl: its pages once the WAL is folded in (the
+    # size of the -wal file depends on when SQLite last checkpointed, not on what was stored).
+    audit_bytes = 0
+    if (Path(tmp) / "audit.db").exists():
+        import sqlite3
+
+        with sqlite3.connect(Path(tmp) / "audit.db") as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            audit_bytes = db.execute("PRAGMA page_count").fetchone()[0] * db.execute("PRAGMA page_size").fetchone()[0]
     print(json.dumps({
         "audit_db_bytes": audit_bytes,
         "mode": mode,

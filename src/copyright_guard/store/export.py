@@ -37,13 +37,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from .audit import DECISION_COLUMNS, Filters
 from .chain import ALL_FIELDS, CHAIN_FIELDS, canonical_json, site_view_id, snapshot_id
+from .proof import CONTENT_COLUMNS as _CONTENT
+from .proof import CONTENT_KEYS as _CONTENT_KEYS
+from .proof import consulted_for_views
 from .schema import checkpoints, decisions, runs
 from .sql import stream_tuples
-from .proof import consulted_for_views
 
 FIELDS = tuple(column.name for column in DECISION_COLUMNS)
-_CONTENT = ("content_sha256", "media_type", "content_bytes", "modality")
-_CONTENT_KEYS = ("sha256", "media_type", "bytes", "modality")  # the export contract's names
 CSV_FIELDS = (*FIELDS, "consulted", "consulted_summary", "reason_codes")
 JSON_FIELDS = tuple(name for name in FIELDS if name not in (*_CONTENT, "reasons"))  # + consulted, content, reasons
 FORMATS = ("csv", "jsonl")
