@@ -35,6 +35,10 @@ name = "crash-test"
 [crawler]
 product_token = "CrashTestBot"
 user_agent = "CrashTestBot/1.0 (+https://crawler.test/about; crawler@crawler.test)"
+
+[complaints]
+contact_email = "crawler@crawler.test"
+operator_name = "Crash Test Operator"
 """
 KILL_AFTER = (5, 60, 250)  # items on disk when the crawler is killed: early, mid-stream, later
 

@@ -25,6 +25,9 @@ POLICY = f"""
 [crawler]
 product_token = "FaultTestBot"
 user_agent = "FaultTestBot/1.0 (+https://crawler.test/about; ops@crawler.test)"
+[complaints]
+contact_email = "ops@crawler.test"
+operator_name = "Fault Test Operator"
 [cache]
 timeout_seconds = {DEADLINE}
 """

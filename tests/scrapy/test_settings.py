@@ -58,7 +58,7 @@ def test_the_bundled_default_policy_is_refused_for_its_placeholder_identity():
     with pytest.raises(SettingsError) as caught:
         read_settings(Settings({}, priority="project"))
     message = str(caught.value)
-    assert "\n" not in message and message.startswith("COPYRIGHT_GUARD_POLICY: policies/default.toml")
+    assert "\n" not in message and message.startswith("COPYRIGHT_GUARD_POLICY: strict-default (bundled)")
     for words in ("[crawler] user_agent", "[complaints] contact_email", "[complaints] operator_name",
                   "copyright-guard init"):
         assert words in message

@@ -116,12 +116,12 @@ def record_legacy_run(engine, policy, count: int, *, finish: bool = True, domain
     from sqlalchemy import Column, MetaData, Table, insert
 
     from copyright_guard.store.chain import CHAIN_FIELDS, GENESIS, canonical_json, format_time, url_key
-    from copyright_guard.store.schema import decisions, policies, runs
+    from copyright_guard.store.schema import decision_reasons, decisions, evidence, policies, runs
     from copyright_guard.store.sql import insert_ignoring_duplicates
     from copyright_guard.store.writer import new_id
 
     run_id = new_id()
-    prev, rows = GENESIS, []
+    prev, rows, codes = GENESIS, [], []
     for number in range(count):
         decision = make_decision(number, policy, domain=domain)
         items = [r.as_dict() for r in decision.reasons]
@@ -136,6 +136,7 @@ def record_legacy_run(engine, policy, count: int, *, finish: bool = True, domain
         digest = hashlib.sha256((content + prev).encode("utf-8")).hexdigest()
         rows.append({**dict(zip(CHAIN_FIELDS, values)), "prev_hash": prev, "row_hash": digest,
                      "url_key": url_key(decision.url)})
+        codes += [{"decision_id": values[0], "code": code} for code in dict.fromkeys(item["code"] for item in items)]
         prev = digest
     # The decisions table as revisions 0001-0004 had it: the columns every revision has.
     legacy = Table("decisions", MetaData(), *(Column(name, decisions.c[name].type)
@@ -148,6 +149,11 @@ def record_legacy_run(engine, policy, count: int, *, finish: bool = True, domain
                                                 crawler="LegacyBot", software_version="copyright-guard 0.1",
                                                 spider="test"))
         connection.execute(insert(legacy), rows)
+        if codes:
+            connection.execute(insert(decision_reasons), codes)
+        connection.execute(insert_ignoring_duplicates(connection, evidence), [{
+            "sha256": sha256_hex(ROBOTS), "body": ROBOTS, "size": len(ROBOTS), "source": "robots.txt",
+            "url": f"https://{domain}/robots.txt", "stored_at": format_time(T0)}])
         if finish:
             connection.execute(runs.update().where(runs.c.id == run_id).values(
                 finished_at=format_time(T0 + timedelta(hours=1)), counts="{}", decision_count=count, head_hash=prev))

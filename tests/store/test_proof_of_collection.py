@@ -20,7 +20,7 @@ from copyright_guard.fetch.states import FetchOutcome, SiteFileFetch
 from copyright_guard.store import DecisionWriter, finish_run, start_run
 from copyright_guard.store.schema import decisions, evidence, site_files, site_views
 from copyright_guard.store.verify import verify
-from store_helpers import T0
+from store_helpers import T0, tampering
 
 ORIGIN = "https://shop.example"
 ROBOTS = b"User-agent: *\nDisallow: /private/\n"
@@ -83,7 +83,7 @@ def test_snapshots_are_written_once_and_cited_by_every_decision(engine, policy, 
 @pytest.mark.parametrize("tamper", ["snapshot", "bytes", "view", "content"])
 def test_verify_notices_an_edited_snapshot_its_bytes_its_view_or_the_content_facts(engine, policy, site, tamper):
     run_id = _record(engine, policy, site)
-    with engine.begin() as connection:
+    with tampering(engine) as connection:  # the triggers switched off: an owner of the database
         if tamper == "snapshot":
             connection.execute(update(site_files).where(site_files.c.kind == "tdmrep.json").values(status=200, outcome="parsed"))
         elif tamper == "bytes":

@@ -57,6 +57,9 @@ class GuardSettings:
     gc_freeze: bool
     signer: RequestSigner | None = None  # Web Bot Auth, when the policy names a signing key
     log_denials: bool = True
+    log_key: str | None = None  # the checkpoint signer's key file; None: the default place (store/keys.py)
+    checkpoint_every: int = 10_000
+    checkpoint_seconds: float = 60.0
 
 
 def request_signer(policy: Policy, settings: BaseSettings | None = None) -> RequestSigner | None:
@@ -68,9 +71,6 @@ def request_signer(policy: Policy, settings: BaseSettings | None = None) -> Requ
         return signer_for_policy(policy, requests_per_slot=max(per_slot, 1))
     except SigningKeyError as exc:
         raise SettingsError(f"COPYRIGHT_GUARD_POLICY: {exc}") from None
-    log_key: str | None = None  # None: the default place (store/keys.py)
-    checkpoint_every: int = 10_000
-    checkpoint_seconds: float = 60.0
 
 
 def _bool(settings: BaseSettings, name: str) -> bool:
