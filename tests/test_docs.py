@@ -1,4 +1,4 @@
-"""The README documents every command, every policy key and every Scrapy setting the code has."""
+"""The README and docs/ document every command, every policy key and every Scrapy setting the code has."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from copyright_guard.cli import main
 from copyright_guard.core.policy import Policy
 
 ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text()
+# The README and the pages under docs/ (reference material moves there).
+README = "\n".join(p.read_text() for p in (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))))
 
 
 def _commands(group: click.Group, prefix: str = "copyright-guard"):

@@ -31,6 +31,7 @@ from .runtime import GuardRuntime, runtime_for, utc_now
 logger = logging.getLogger(__name__)
 
 CLOSE_REASON = "copyright_guard_audit_unavailable"
+REDIS_CLOSE_REASON = "copyright_guard_redis_unavailable"
 STATS_INTERVAL = 1.0  # seconds between copies of the decision counts into Scrapy's stats
 
 
@@ -155,6 +156,7 @@ class AuditExtension:
             raise CloseSpider(CLOSE_REASON) from None
         self.recorder.submit = self.writer.submit
         self.recorder.on_store_error = self._store_failed
+        self.runtime.on_redis_lost = self._redis_lost
         self._stats.set_value("copyright_guard/run_id", self.run_id)
         logger.info(
             "copyright-guard: auditing run %s into %s (policy %s, sha256 %s, purpose %s; exclusion lists %s)",
@@ -192,6 +194,12 @@ class AuditExtension:
         self.recorder.submit = None  # every later decision fails closed (IgnoreRequest)
         logger.error("copyright-guard: the audit log failed (%s); closing the spider", error)
         self._close_spider(CLOSE_REASON)
+
+    def _redis_lost(self, error: Exception) -> None:
+        """Redis failed mid-crawl: every request now fails closed (no site-file state, no
+        politeness slot); stop the crawl cleanly - the audit writer flushes what was decided."""
+        logger.error("copyright-guard: %s; closing the spider (requests fail closed)", error)
+        self._close_spider(REDIS_CLOSE_REASON)
 
     # -- closing ---------------------------------------------------------------------------------
 

@@ -37,6 +37,7 @@ from ..core.exclusions import ExclusionIndex
 from ..core.model import Decision, ResponseView, Verdict
 from ..core.policy import Policy
 from ..core.urls import URLError, parse_target
+from ..scale.store import RedisLost
 from .recorder import DecisionRecorder
 from .runtime import CrawlDelays, runtime_for, utc_now
 from .transport import EngineSiteFiles, response_headers
@@ -69,7 +70,9 @@ class CopyrightGuardMiddleware:
         exclusions: Callable[[], ExclusionIndex | None] = lambda: None,
         delays: CrawlDelays | None = None,
         clock: Callable[[], datetime] = utc_now,
+        redis_lost: Callable[[Exception], None] | None = None,
     ) -> None:
+        self._redis_lost = redis_lost
         self.policy = policy
         self.purpose = purpose or policy.purposes.default
         self.site_files = site_files
@@ -88,6 +91,7 @@ class CopyrightGuardMiddleware:
             purpose=runtime.settings.purpose,
             exclusions=lambda: runtime.exclusions,
             delays=runtime.delays,
+            redis_lost=runtime.redis_lost,
         )
 
     # -- pre-fetch -------------------------------------------------------------------------------
@@ -140,6 +144,8 @@ class CopyrightGuardMiddleware:
         return IgnoreRequest(message)
 
     def _undecidable(self, exc: Exception, request: Request) -> IgnoreRequest:
+        if isinstance(exc, RedisLost) and self._redis_lost is not None:
+            self._redis_lost(exc)  # no site-file state without Redis: stop the crawl, fail closed
         self.recorder.refused("undecidable", f"copyright-guard could not decide on {request.url} "
                                              f"({type(exc).__name__}: {exc}); not collected")
         logger.debug("decision failed for %s", request.url, exc_info=True)

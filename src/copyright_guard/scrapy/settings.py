@@ -26,6 +26,10 @@ DEFAULTS: dict[str, object] = {
     "COPYRIGHT_GUARD_ITEM_FIELD": "copyright_guard_decision_id",
     "COPYRIGHT_GUARD_PROGRESS_INTERVAL": 60.0,  # seconds between progress log lines; 0 = off
     "COPYRIGHT_GUARD_GC_FREEZE": True,  # gc.freeze() the start-up objects while guarded spiders run (gcfreeze.py)
+    # One crawl on many workers (docs/distributed.md): the Redis server holding the crawl-wide
+    # site-file store and politeness, and the crawl's name (every worker's run records it).
+    "COPYRIGHT_GUARD_REDIS_URL": None,  # None: this process only (no shared state)
+    "COPYRIGHT_GUARD_CRAWL_NAME": None,  # None: the spider's name
 }
 
 # Scrapy's own robots.txt middleware, which ours replaces (peers.md: it fails open on 5xx/errors).
@@ -45,6 +49,8 @@ class GuardSettings:
     item_field: str
     progress_interval: float
     gc_freeze: bool
+    redis_url: str | None = None
+    crawl_name: str | None = None
 
 
 def _bool(settings: BaseSettings, name: str) -> bool:
@@ -103,7 +109,26 @@ def read_settings(settings: BaseSettings) -> GuardSettings:
         item_field=item_field or "",
         progress_interval=_number(settings, "COPYRIGHT_GUARD_PROGRESS_INTERVAL", float, 0.0),
         gc_freeze=_bool(settings, "COPYRIGHT_GUARD_GC_FREEZE"),
+        redis_url=_redis_url(settings),
+        crawl_name=_crawl_name(settings),
     )
+
+
+def _redis_url(settings: BaseSettings) -> str | None:
+    url = _optional_text(settings, "COPYRIGHT_GUARD_REDIS_URL")
+    if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError(f"COPYRIGHT_GUARD_REDIS_URL: expected redis://HOST:PORT/DB, got {url!r}")
+    return url
+
+
+def _crawl_name(settings: BaseSettings) -> str | None:
+    import re
+
+    name = _optional_text(settings, "COPYRIGHT_GUARD_CRAWL_NAME")
+    if name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", name):
+        raise SettingsError(f"COPYRIGHT_GUARD_CRAWL_NAME: {name[:120]!r} is not a crawl name "
+                            "(letters, digits, '.', '_' and '-', at most 100)")
+    return name
 
 
 def check_user_agent(user_agent: object, policy: Policy, where: str) -> None:
