@@ -21,7 +21,7 @@ from copyright_guard.cli import main
 from copyright_guard.core.list_files import parse_list_file
 from copyright_guard.store import DecisionWriter, StoreError, connect, start_run
 from copyright_guard.store.audit import explain, list_runs
-from copyright_guard.store.db import VERSION_TABLE, alembic_config, create
+from copyright_guard.store.db import VERSION_TABLE, HEAD_REVISION, alembic_config, create
 from copyright_guard.store.lists import add_entries, import_list, load_exclusion_index
 from copyright_guard.store.report import write_report
 from copyright_guard.store.schema import runs
@@ -85,7 +85,7 @@ def test_migrating_from_0003_keeps_old_runs_as_not_recorded(db_url, policy):
     engine.dispose()
 
     engine = connect(db_url)
-    assert _revision(engine) == "0004_run_exclusion_lists"
+    assert _revision(engine) == HEAD_REVISION
     assert "exclusion_lists" in {c["name"] for c in inspect(engine).get_columns("runs")}
     assert _run_row(engine, old_run).exclusion_lists is None
     _import(engine)
@@ -96,7 +96,7 @@ def test_migrating_from_0003_keeps_old_runs_as_not_recorded(db_url, policy):
 
 def test_an_empty_database_is_created_at_0004_and_0004_downgrades_to_0003(db_url, policy):
     engine = connect(db_url)
-    assert _revision(engine) == "0004_run_exclusion_lists"
+    assert _revision(engine) == HEAD_REVISION
     run_id = start_run(engine, policy, now=T0, exclusion_lists={})
     with engine.connect() as connection:
         command.downgrade(alembic_config(connection), "0003_complaints")

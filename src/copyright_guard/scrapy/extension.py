@@ -137,7 +137,7 @@ class AuditExtension:
             # the run (matched or not) names the lists it was checked against (store/runs.py).
             exclusions = self._load_exclusions()
             self.run_id = start_run(self.engine, self.policy, now=self._clock(), spider=getattr(spider, "name", None),
-                                    exclusion_lists=exclusions.versions)
+                                    exclusion_lists=exclusions.versions, crawl=self.runtime.recorded_crawl_name)
             self.writer = DecisionWriter(
                 self.engine,
                 self.run_id,

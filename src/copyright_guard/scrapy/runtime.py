@@ -99,6 +99,8 @@ class GuardRuntime:
         self.exclusions: ExclusionIndex | None = None  # loaded from the database when the spider opens
         # Several workers share one crawl: site files and politeness live in Redis (scale/store.py).
         self.crawl_name = settings.crawl_name or getattr(crawler.spidercls, "name", None) or "crawl"
+        # What the run records: the name given, or the shared crawl's (several workers); else none.
+        self.recorded_crawl_name = settings.crawl_name or (self.crawl_name if settings.redis_url else None)
         self.shared = None
         if settings.redis_url:
             from ..scale.store import SharedState, connect_redis

@@ -128,7 +128,8 @@ def write_report(engine: Engine, out: IO[str], filters: Filters = Filters(), *, 
         unit, points = _over_time(connection, filters, figures["first"], figures["last"])
         run_rows = [
             {**r._mapping, "lists": describe_exclusion_lists(run_exclusion_lists(r.exclusion_lists))}
-            for r in connection.execute(select(runs).order_by(runs.c.started_at))
+            for r in connection.execute(select(runs).where(runs.c.crawl == filters.crawl).order_by(runs.c.started_at)
+                                        if filters.crawl else select(runs).order_by(runs.c.started_at))
         ]
     rows = list(search(engine, filters, limit=max_rows))
     shas = {r["evidence"]["sha256"] for d in rows for r in d["reasons"] if r.get("evidence") and r["evidence"].get("sha256")}

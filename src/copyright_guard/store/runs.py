@@ -40,6 +40,7 @@ def start_run(
     spider: str | None = None,
     run_id: str | None = None,
     exclusion_lists: Mapping[str, int] | None = None,
+    crawl: str | None = None,
 ) -> str:
     """Record a new run (and its policy); returns the run id for :class:`DecisionWriter`.
 
@@ -66,6 +67,8 @@ def start_run(
                 "spider": spider,
                 "host": socket.gethostname(),
             }
+            if crawl is not None:  # (left out otherwise: a run row as before revision 0007)
+                row["crawl"] = crawl
             if exclusion_lists is not None:
                 row["exclusion_lists"] = canonical_json(exclusion_list_records(connection, exclusion_lists))
             connection.execute(runs.insert(), [row])

@@ -80,6 +80,9 @@ runs = Table(
     # so a decision that matched nothing still says which lists it was checked against without
     # repeating them on every row. NULL: a run recorded before revision 0004 (unknown).
     Column("exclusion_lists", Text),
+    # Revision 0007: the name of the crawl the run is one worker of (docs/distributed.md); NULL
+    # for a run with no crawl name. Each worker's run keeps its own hash chain.
+    Column("crawl", Text, index=True),
 )
 
 decisions = Table(
