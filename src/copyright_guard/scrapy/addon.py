@@ -77,8 +77,11 @@ class Addon:
             settings.set(MIN_DELAY_SETTING, settings.getfloat("DOWNLOAD_DELAY", 0.0), "addon")
             top = max(settings.getpriority("DOWNLOAD_DELAY") or 0, SETTINGS_PRIORITIES["addon"])
             settings.set("DOWNLOAD_DELAY", 0.0, top)
-            settings.set("RANDOMIZE_DOWNLOAD_DELAY", False, top)
+            settings.set("DOWNLOAD_DELAY_JITTER", 0.0, top)
             settings.set_in_component_priority_dict(middlewares, CrawlWidePolitenessMiddleware, POLITENESS_PRIORITY)
+            from ..scale.workers import CrawlWorkers
+
+            settings.set_in_component_priority_dict("EXTENSIONS", CrawlWorkers, 0)
 
         retry_codes = [int(code) for code in settings.getlist("RETRY_HTTP_CODES")]
         kept = [code for code in retry_codes if code not in ACCESS_STATUSES]
