@@ -23,7 +23,9 @@ closed: no decision without a site-file state, no request without a politeness s
 
 from __future__ import annotations
 
+import os
 import secrets
+import socket
 from datetime import datetime, timedelta
 
 from ..core.model import SiteFile
@@ -31,6 +33,13 @@ from ..core.policy import Policy
 from ..fetch.codec import CodecError, decode_site_file, encode_site_file
 
 __all__ = ["LEASE_MARGIN", "RedisLost", "SharedState", "connect_redis", "redacted"]
+
+
+
+def worker_id() -> str:
+    """This worker process: host and process id (a lease names its holder)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
 
 LEASE_MARGIN = 2.0  # seconds a lease outlives one request timeout (scheduling, slow Redis)
 ACTIVE_MARGIN = 30.0  # seconds a concurrency claim outlives the download timeout
@@ -66,14 +75,16 @@ def connect_redis(url: str, timeout: float = 5.0):
     return client
 
 
-# Reserve the next send time of an origin: one atomic step on the Redis clock. Returns how many
-# milliseconds the caller must wait before sending; the origin's next slot moves on by `delay`.
+# Reserve a send time for an origin: one atomic step on the Redis clock. The key holds the time
+# of the origin's latest (reserved) send; this one goes `delay` ms after it, or now. Every request
+# reserves, even with no delay, so a delay learnt later (from robots.txt) counts from the last send.
+# Returns how many milliseconds the caller must wait before sending.
 _RESERVE = """
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
-local next_at = tonumber(redis.call('GET', KEYS[1]) or '0')
-local at = math.max(now, next_at)
-redis.call('SET', KEYS[1], at + tonumber(ARGV[1]), 'PX', tonumber(ARGV[1]) + 60000)
+local last = tonumber(redis.call('GET', KEYS[1]) or '-1e15')
+local at = math.max(now, last + tonumber(ARGV[1]))
+redis.call('SET', KEYS[1], at, 'PX', at - now + 86400000)
 return at - now
 """
 
@@ -156,7 +167,7 @@ class SharedState:
                 self._call(self.client.set, key, token, px=ms)
                 return token
             return None
-        token = secrets.token_hex(8)
+        token = f"{worker_id()} {secrets.token_hex(6)}"  # names the holder (docs/distributed.md: diagnosing)
         return token if self._call(self.client.set, key, token, nx=True, px=ms) else None
 
     def put(self, site_file: SiteFile, token: str, now: datetime) -> None:
@@ -172,8 +183,8 @@ class SharedState:
     # -- politeness ------------------------------------------------------------------------------
 
     def reserve(self, origin: str, delay: float) -> float:
-        """Reserve the origin's next send slot ``delay`` seconds after the previous one; returns
-        the seconds to wait before sending (0 when the slot is now)."""
+        """Reserve a send time ``delay`` seconds after the origin's previous send (or now); returns
+        the seconds to wait before sending."""
         waited = self._call(self._reserve, keys=[f"{self.prefix}next:{origin}"], args=[int(delay * 1000)])
         return int(waited) / 1000.0
 

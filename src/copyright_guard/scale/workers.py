@@ -14,14 +14,12 @@ crawl stops cleanly; requests already fail closed).
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from typing import Any
 
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, NotConfigured
 
-from .store import RedisLost
+from .store import RedisLost, worker_id
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +32,7 @@ class CrawlWorkers:
         self._crawler = crawler
         self._shared = shared
         self._key = f"{shared.prefix}workers"
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self.worker_id = worker_id()
         self._loop = None
 
     @classmethod

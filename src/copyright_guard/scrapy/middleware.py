@@ -47,6 +47,10 @@ logger = logging.getLogger(__name__)
 # Where the ids of the decisions behind a response are kept (README "Provenance").
 DECISION_ID_META = "copyright_guard_decision_id"  # the post-fetch decision that let the response through
 PRE_FETCH_ID_META = "copyright_guard_pre_fetch_decision_id"
+# The exclusion index a request's pre-fetch decision was checked against. Lists change while a
+# crawl runs (scrapy/extension.py reloads them); a request decided against an older index is
+# checked again right before it goes on the wire (IdentityGuardMiddleware).
+INDEX_META = "copyright_guard_exclusion_index"
 
 
 def denial_message(decision: Decision) -> str:
@@ -133,9 +137,28 @@ class CopyrightGuardMiddleware:
         if decision.verdict is Verdict.DENY:
             raise IgnoreRequest(denial_message(decision))
         request.meta[PRE_FETCH_ID_META] = decision_id
+        request.meta[INDEX_META] = exclusions
         if self._delays is not None:
             self._delays.apply(origin, request)
         return None
+
+    def recheck(self, request: Request) -> None:
+        """The last look before the wire, for a request decided against an exclusion index that
+        has since been replaced (a list imported or a complaint upheld mid-crawl): a newly listed
+        origin gets no request of any kind, and the deny decision cites the new list version."""
+        exclusions = self._exclusions()
+        if exclusions is None or request.meta.get(INDEX_META, False) is exclusions:
+            return
+        now = self._clock()
+        try:
+            target = parse_target(request.url)
+        except URLError:
+            return  # refused before (url.invalid); a site-file URL was checked by fetch.site.refusal
+        if exclusions.match(target, now):
+            decision = evaluate(request.url, self.policy, now=now, site=EMPTY_SITE, exclusions=exclusions,
+                                purpose=self.purpose)
+            raise self._deny(decision, request)
+        request.meta[INDEX_META] = exclusions
 
     # The helpers below return the exception for the caller to raise, so every exit is visible.
 
@@ -202,7 +225,9 @@ class IdentityGuardMiddleware:
     counted in ``copyright_guard/refused/<what>``.
     """
 
-    def __init__(self, product_token: str, recorder: DecisionRecorder) -> None:
+    def __init__(self, product_token: str, recorder: DecisionRecorder,
+                 recheck: Callable[[Request], None] | None = None) -> None:
+        self._recheck = recheck
         self._token = product_token.lower().encode("latin-1")
         self._product_token = product_token
         self._recorder = recorder
@@ -210,7 +235,8 @@ class IdentityGuardMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Any) -> IdentityGuardMiddleware:
         runtime = runtime_for(crawler)
-        return cls(runtime.policy.crawler.product_token, runtime.recorder)
+        guard = CopyrightGuardMiddleware.from_crawler(crawler)  # same runtime: same index and recorder
+        return cls(runtime.policy.crawler.product_token, runtime.recorder, guard.recheck)
 
     def process_request(self, request: Request) -> None:
         headers = request.headers
@@ -221,6 +247,8 @@ class IdentityGuardMiddleware:
         if b"Authorization" in headers:
             raise self._refuse("credentials", f"copyright-guard refused {request.url}: it carries an Authorization "
                          "header (credentials are never sent; remove http_user/http_pass or the header)")
+        if self._recheck is not None:
+            self._recheck(request)
         return None
 
     def _refuse(self, what: str, message: str) -> IgnoreRequest:

@@ -79,11 +79,9 @@ class CrawlWidePolitenessMiddleware:
                 await _sleep(poll)
                 poll = min(poll * 2, 0.25)
             request.meta[CLAIM_META] = (origin, token)
-            delay = self.delay_for(origin)
-            if delay:
-                wait = shared.reserve(origin, delay)
-                if wait > 0:
-                    await _sleep(wait)
+            wait = shared.reserve(origin, self.delay_for(origin))
+            if wait > 0:
+                await _sleep(wait)
         except RedisLost as exc:
             self._release(request)
             self._runtime.recorder.refused("redis", f"copyright-guard refused {request.url}: {exc}")
