@@ -13,8 +13,8 @@ Redis server never see each other's state.
   before each request of the fetch (a redirect chain is several), so the lease never outlives one
   request timeout by more than :data:`LEASE_MARGIN`: a worker killed while holding it loses it then,
   and another one fetches.
-* ``next:<origin>`` - the earliest time (Redis server clock, so every machine agrees) the next
-  request to the origin may be sent; ``active:<origin>`` - a sorted set of requests in flight to
+* ``sent:<origin>`` - when the origin's last request was sent (Redis server clock, so every
+  machine agrees): the next one waits until ``delay`` has passed; ``active:<origin>`` - a sorted set of requests in flight to
   the origin, scored by when their claim expires (a dead worker's claims lapse).
 
 All calls are short loopback round trips; any Redis error is raised as :class:`RedisLost` (fail
@@ -75,17 +75,20 @@ def connect_redis(url: str, timeout: float = 5.0):
     return client
 
 
-# Reserve a send time for an origin: one atomic step on the Redis clock. The key holds the time
-# of the origin's latest (reserved) send; this one goes `delay` ms after it, or now. Every request
-# reserves, even with no delay, so a delay learnt later (from robots.txt) counts from the last send.
-# Returns how many milliseconds the caller must wait before sending.
-_RESERVE = """
+# Take the origin's turn to send, on the Redis clock: the key holds the time of the origin's last
+# send (by any worker). If `delay` ms have passed since, this request's send time is recorded and
+# 0 is returned; otherwise the milliseconds still to wait (the caller sleeps and asks again). The
+# check and the record are one atomic step, so two sends are never less than `delay` apart here.
+# Every request records its send, even with no delay, so a delay learnt later (from robots.txt)
+# counts from the last send.
+_TURN = """
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local last = tonumber(redis.call('GET', KEYS[1]) or '-1e15')
-local at = math.max(now, last + tonumber(ARGV[1]))
-redis.call('SET', KEYS[1], at, 'PX', at - now + 86400000)
-return at - now
+local due = last + tonumber(ARGV[1])
+if now < due then return due - now end
+redis.call('SET', KEYS[1], now, 'PX', 86400000)
+return 0
 """
 
 # Claim one of `limit` concurrent requests to an origin; expired claims (dead workers) are dropped.
@@ -126,7 +129,7 @@ class SharedState:
         # chain of the holder, plus the expiry of a dead holder's lease and a retry.
         self.wait_seconds = self.lease_seconds * (cache.max_redirects + 3)
         self.keep_seconds = timedelta(days=cache.unreachable_grace_days + 1).total_seconds()
-        self._reserve = client.register_script(_RESERVE)
+        self._turn = client.register_script(_TURN)
         self._claim = client.register_script(_CLAIM)
         self._release = client.register_script(_RELEASE)
         self._put = client.register_script(_PUT)
@@ -182,10 +185,10 @@ class SharedState:
 
     # -- politeness ------------------------------------------------------------------------------
 
-    def reserve(self, origin: str, delay: float) -> float:
-        """Reserve a send time ``delay`` seconds after the origin's previous send (or now); returns
-        the seconds to wait before sending."""
-        waited = self._call(self._reserve, keys=[f"{self.prefix}next:{origin}"], args=[int(delay * 1000)])
+    def turn(self, origin: str, delay: float) -> float:
+        """0 when this request may be sent now (its send is recorded), else the seconds to wait
+        before asking again: sends to one origin are at least ``delay`` apart, crawl-wide."""
+        waited = self._call(self._turn, keys=[f"{self.prefix}sent:{origin}"], args=[int(delay * 1000)])
         return int(waited) / 1000.0
 
     def claim(self, origin: str, limit: int, seconds: float) -> str | None:

@@ -12,11 +12,12 @@ Per request to an origin:
 
 1. claim one of ``CONCURRENT_REQUESTS_PER_DOMAIN`` crawl-wide in-flight requests (a claim lapses
    after the download timeout, so a killed worker's claims come back);
-2. reserve the origin's next send time, ``delay`` after the previous one on the Redis server's
-   clock (every machine agrees), and wait until then. ``delay`` is the larger of the origin's
+2. wait for the origin's turn: ``delay`` after its last send by any worker, on the Redis
+   server's clock (every machine agrees); the check and the record of this send are one atomic
+   step, so the sends of all workers are at least ``delay`` apart. ``delay`` is the larger of the origin's
    robots.txt ``Crawl-delay`` for our token (capped by ``policy.crawl.max_crawl_delay_seconds``)
-   and ``DOWNLOAD_DELAY``, plus :data:`SLACK` (the time between the reservation and the bytes on
-   the wire differs per worker; the slack keeps two workers' sends ``delay`` apart at the site);
+   and ``DOWNLOAD_DELAY``, plus :data:`SLACK` (the time between the turn and the bytes on the wire
+   differs per worker; the slack keeps two workers' sends ``delay`` apart at the site);
 3. release the claim when the response (or an error) comes back.
 
 A Redis error fails closed: the request is refused (``copyright_guard/refused/redis``) and the
@@ -26,6 +27,7 @@ crawl stops cleanly.
 from __future__ import annotations
 
 import logging
+import random
 from typing import Any
 
 from scrapy import Request
@@ -79,9 +81,10 @@ class CrawlWidePolitenessMiddleware:
                 await _sleep(poll)
                 poll = min(poll * 2, 0.25)
             request.meta[CLAIM_META] = (origin, token)
-            wait = shared.reserve(origin, self.delay_for(origin))
-            if wait > 0:
-                await _sleep(wait)
+            delay = self.delay_for(origin)
+            while (wait := shared.turn(origin, delay)) > 0:
+                # Several waiters wake at once; the jitter spreads their next asks.
+                await _sleep(wait + random.uniform(0.0, 0.02))
         except RedisLost as exc:
             self._release(request)
             self._runtime.recorder.refused("redis", f"copyright-guard refused {request.url}: {exc}")
