@@ -91,6 +91,15 @@ redis.call('SET', KEYS[1], now, 'PX', 86400000)
 return 0
 """
 
+# A delayed request ended: move the origin's last send to now (never back).
+_DONE = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local last = tonumber(redis.call('GET', KEYS[1]) or '-1e15')
+if now > last then redis.call('SET', KEYS[1], now, 'PX', 86400000) end
+return 1
+"""
+
 # Claim one of `limit` concurrent requests to an origin; expired claims (dead workers) are dropped.
 _CLAIM = """
 local t = redis.call('TIME')
@@ -130,6 +139,7 @@ class SharedState:
         self.wait_seconds = self.lease_seconds * (cache.max_redirects + 3)
         self.keep_seconds = timedelta(days=cache.unreachable_grace_days + 1).total_seconds()
         self._turn = client.register_script(_TURN)
+        self._done = client.register_script(_DONE)
         self._claim = client.register_script(_CLAIM)
         self._release = client.register_script(_RELEASE)
         self._put = client.register_script(_PUT)
@@ -190,6 +200,10 @@ class SharedState:
         before asking again: sends to one origin are at least ``delay`` apart, crawl-wide."""
         waited = self._call(self._turn, keys=[f"{self.prefix}sent:{origin}"], args=[int(delay * 1000)])
         return int(waited) / 1000.0
+
+    def done(self, origin: str) -> None:
+        """A delayed request to ``origin`` ended: the next one's delay counts from now."""
+        self._call(self._done, keys=[f"{self.prefix}sent:{origin}"])
 
     def claim(self, origin: str, limit: int, seconds: float) -> str | None:
         """One of ``limit`` crawl-wide concurrent requests to ``origin``, for at most ``seconds``."""

@@ -18,7 +18,10 @@ Per request to an origin:
    robots.txt ``Crawl-delay`` for our token (capped by ``policy.crawl.max_crawl_delay_seconds``)
    and ``DOWNLOAD_DELAY``, plus :data:`SLACK` (the time between the turn and the bytes on the wire
    differs per worker; the slack keeps two workers' sends ``delay`` apart at the site);
-3. release the claim when the response (or an error) comes back.
+3. release the claim when the response (or an error) comes back. With a delay, the origin gets
+   one request at a time crawl-wide and its "last send" moves to the response's arrival, so the
+   next request waits the delay after the previous one ended (as the site sees it: at least
+   the delay between two requests, whatever the jitter between a turn and the wire).
 
 A Redis error fails closed: the request is refused (``copyright_guard/refused/redis``) and the
 crawl stops cleanly.
@@ -76,12 +79,16 @@ class CrawlWidePolitenessMiddleware:
             return None  # CopyrightGuardMiddleware has already denied it
         shared = self._shared
         try:
+            delay = self.delay_for(origin)
+            # With a delay, one request at a time to the origin, crawl-wide, and the delay counts
+            # from the end of the previous one (see _release): the gap the site sees is at least
+            # the delay whatever the network and scheduling jitter.
+            limit = 1 if delay else self._limit
             poll = 0.02
-            while (token := shared.claim(origin, self._limit, self._claim_seconds)) is None:
+            while (token := shared.claim(origin, limit, self._claim_seconds)) is None:
                 await _sleep(poll)
                 poll = min(poll * 2, 0.25)
-            request.meta[CLAIM_META] = (origin, token)
-            delay = self.delay_for(origin)
+            request.meta[CLAIM_META] = (origin, token, bool(delay))
             while (wait := shared.turn(origin, delay)) > 0:
                 # Several waiters wake at once; the jitter spreads their next asks.
                 await _sleep(wait + random.uniform(0.0, 0.02))
@@ -104,7 +111,10 @@ class CrawlWidePolitenessMiddleware:
         claim = request.meta.pop(CLAIM_META, None)
         if claim is None:
             return
+        origin, token, delayed = claim
         try:
-            self._shared.unclaim(*claim)
+            if delayed:
+                self._shared.done(origin)
+            self._shared.unclaim(origin, token)
         except RedisLost as exc:  # the claim lapses by itself; the crawl stops on the next request
             logger.warning("copyright-guard: could not release a politeness claim: %s", exc)
