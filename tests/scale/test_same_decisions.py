@@ -1,5 +1,5 @@
-"""A crawl with the Redis store decides exactly as one without it, for the same site state; and a
-second worker of the same crawl takes every site-wide file from the store (no second fetch)."""
+"""A crawl with the Redis store decides exactly as one without it, for the same site state (that
+other workers take every site-wide file from the store: test_workers.py)."""
 
 from __future__ import annotations
 
@@ -71,14 +71,8 @@ def test_redis_and_no_redis_crawls_decide_identically(tmp_path, policy_file, cra
         crawl(server, f"sqlite:///{tmp_path / 'redis.db'}", policy_file, tmp_path, *shared)
         first = {(name, path): len(server.requests_to(name, path)) for name in ("open", "mixed", "blocked")
                  for path in SITE_FILES}
-        server.clear_log()
-        # A second worker of the same crawl: every site-wide file comes from the store.
-        crawl(server, f"sqlite:///{tmp_path / 'redis2.db'}", policy_file, tmp_path, *shared)
-        again = [r.path for r in server.requests if r.path in SITE_FILES]
     plain = decided(f"sqlite:///{tmp_path / 'plain.db'}", server)
     assert plain and decided(f"sqlite:///{tmp_path / 'redis.db'}", server) == plain
-    assert decided(f"sqlite:///{tmp_path / 'redis2.db'}", server) == plain
     assert {verdict for *_, verdict, _ in plain} == {"allow", "deny"}
     assert first[("open", "/robots.txt")] == 1 and first[("mixed", "/.well-known/tdmrep.json")] == 1
     assert first[("blocked", "/ai.txt")] == 1
-    assert again == []

@@ -187,3 +187,39 @@ def test_an_exclusion_list_imported_mid_crawl_stops_requests_within_five_seconds
                                      .order_by(decisions.c.decided_at.desc()).limit(1)).scalar()
     engine.dispose()
     assert '"exclusion.listed"' in reasons and "court-order" in reasons
+
+
+def test_redis_lost_mid_crawl_fails_closed_and_stops_cleanly(tmp_path, policy_file, crawl_name):
+    """A private redis-server (the shared one must stay up for everyone else), stopped mid-crawl."""
+    import shutil
+    import socket
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("no redis-server binary (scripts/install-system-deps.sh installs it)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    redis = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                              "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db = f"sqlite:///{tmp_path / 'audit.db'}"
+    try:
+        routes = {("slow", f"/p/{i}"): Route.html(f'<a href="/p/{i + 1}">next</a>', delay=0.1) for i in range(100)}
+        with MultiOriginServer(routes) as server:
+            args = crawl_args(server, db, policy_file, crawl_name, server.url("slow", "/p/0"), extra=("--depth", "200"))
+            args[args.index("--redis") + 1] = f"redis://127.0.0.1:{port}/0"
+            time.sleep(0.3)  # redis-server accepting
+            crawl = _start(args, tmp_path)
+            deadline = time.monotonic() + 30
+            while len(server.requests_to("slow")) < 5 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            redis.kill()
+            out, err = crawl.communicate(timeout=60)
+    finally:
+        redis.kill()
+        redis.wait(timeout=10)
+    summary = json.loads(out)
+    assert crawl.returncode == 1 and summary["finish_reason"] == "copyright_guard_redis_unavailable", err[-2000:]
+    assert 1 <= summary["pages"] < 100 and summary["undecidable"] == 0
+    runs = list_runs(connect(db))
+    assert len(runs) == 1 and runs[0]["finished_at"] and runs[0]["crawl"] == crawl_name
+    assert "intact" in verify(db)

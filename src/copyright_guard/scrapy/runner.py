@@ -147,7 +147,7 @@ def shared_queue_settings(redis: str, crawl_name: str) -> dict[str, Any]:
     prefix = f"copyright-guard:{crawl_name}:"
     return {
         "COPYRIGHT_GUARD_REDIS_URL": redis,
-        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+        "SCHEDULER": "copyright_guard.scale.scheduler.FailClosedScheduler",  # scrapy-redis, failing closed
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "REDIS_URL": redis,
         "SCHEDULER_PERSIST": True,  # another machine may join; the queue outlives one worker
