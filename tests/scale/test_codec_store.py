@@ -110,6 +110,11 @@ def test_send_times_and_concurrency_are_crawl_wide(redis_client, crawl_name):
     time.sleep(0.5)
     assert two.turn(ORIGIN, 0.5) == 0 and one.turn(ORIGIN, 0.5) > 0.4
     assert one.turn(ORIGIN, 0) == 0  # no delay: sent at once (and recorded)
+    token, wait = two.claim_turn("https://third.example", 1, 0.3, 0.5)  # one round trip for both
+    assert token and wait == 0 and two.claim_turn("https://third.example", 1, 0.3, 0.5) == (None, 0.0)
+    two.unclaim("https://third.example", token)
+    token, wait = two.claim_turn("https://third.example", 1, 0.3, 0.5)
+    assert token and 0.4 <= wait <= 0.5
     claims = [one.claim(ORIGIN, 2, 0.3), two.claim(ORIGIN, 2, 0.3)]
     assert all(claims) and one.claim(ORIGIN, 2, 0.3) is None
     two.unclaim(ORIGIN, claims[1])

@@ -91,6 +91,23 @@ redis.call('SET', KEYS[1], now, 'PX', 86400000)
 return 0
 """
 
+# Claim and turn in one round trip (the hot path: every request of a multi-worker crawl). Returns
+# -1 when the origin's `limit` in-flight requests are taken, else what _TURN returns; a claim that
+# must still wait for its turn is kept (the caller asks _TURN alone again).
+_CLAIM_TURN = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return -1 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+local last = tonumber(redis.call('GET', KEYS[2]) or '-1e15')
+local due = last + tonumber(ARGV[4])
+if now < due then return due - now end
+redis.call('SET', KEYS[2], now, 'PX', 86400000)
+return 0
+"""
+
 # A delayed request ended: move the origin's last send to now (never back).
 _DONE = """
 local t = redis.call('TIME')
@@ -140,6 +157,7 @@ class SharedState:
         self.keep_seconds = timedelta(days=cache.unreachable_grace_days + 1).total_seconds()
         self._turn = client.register_script(_TURN)
         self._done = client.register_script(_DONE)
+        self._claim_turn = client.register_script(_CLAIM_TURN)
         self._claim = client.register_script(_CLAIM)
         self._release = client.register_script(_RELEASE)
         self._put = client.register_script(_PUT)
@@ -211,6 +229,14 @@ class SharedState:
         ok = self._call(self._claim, keys=[f"{self.prefix}active:{origin}"],
                         args=[limit, int(seconds * 1000), token])
         return token if ok else None
+
+    def claim_turn(self, origin: str, limit: int, seconds: float, delay: float) -> tuple[str | None, float]:
+        """:meth:`claim` and :meth:`turn` in one round trip: ``(None, 0)`` if no claim was free,
+        else ``(token, seconds still to wait for the turn)`` (0: send now, the send is recorded)."""
+        token = secrets.token_hex(8)
+        result = int(self._call(self._claim_turn, keys=[f"{self.prefix}active:{origin}", f"{self.prefix}sent:{origin}"],
+                                args=[limit, int(seconds * 1000), token, int(delay * 1000)]))
+        return (None, 0.0) if result < 0 else (token, result / 1000.0)
 
     def unclaim(self, origin: str, token: str) -> None:
         self._call(self.client.zrem, f"{self.prefix}active:{origin}", token)

@@ -85,13 +85,17 @@ class CrawlWidePolitenessMiddleware:
             # the delay whatever the network and scheduling jitter.
             limit = 1 if delay else self._limit
             poll = 0.02
-            while (token := shared.claim(origin, limit, self._claim_seconds)) is None:
+            while True:  # one round trip on the hot path: claim and turn together
+                token, wait = shared.claim_turn(origin, limit, self._claim_seconds, delay)
+                if token is not None:
+                    break
                 await _sleep(poll)
                 poll = min(poll * 2, 0.25)
             request.meta[CLAIM_META] = (origin, token, bool(delay))
-            while (wait := shared.turn(origin, delay)) > 0:
+            while wait > 0:
                 # Several waiters wake at once; the jitter spreads their next asks.
                 await _sleep(wait + random.uniform(0.0, 0.02))
+                wait = shared.turn(origin, delay)
         except RedisLost as exc:
             self._release(request)
             self._runtime.recorder.refused("redis", f"copyright-guard refused {request.url}: {exc}")
