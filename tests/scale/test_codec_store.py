@@ -15,7 +15,7 @@ from copyright_guard.fetch.codec import CodecError, decode_site_file, encode_sit
 from copyright_guard.fetch.states import FetchOutcome, SiteFileFetch, site_file_url
 from copyright_guard.scale.store import RedisLost, SharedState, connect_redis
 
-from conftest import REDIS_URL
+from scale_helpers import REDIS_URL
 
 NOW = __import__("datetime").datetime(2026, 11, 23, 12, 0, tzinfo=__import__("datetime").timezone.utc)
 ORIGIN = "https://news.example:8443"

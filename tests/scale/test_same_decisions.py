@@ -15,7 +15,7 @@ from copyright_guard.demo.server import MultiOriginServer, Route
 from copyright_guard.store.db import connect
 from copyright_guard.store.schema import decisions
 
-from conftest import REDIS_URL
+from scale_helpers import REDIS_URL
 
 pytestmark = [pytest.mark.slow]
 

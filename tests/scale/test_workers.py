@@ -25,7 +25,7 @@ from copyright_guard.store.audit import list_runs
 from copyright_guard.store.db import connect
 from copyright_guard.store.schema import decisions
 
-from conftest import REDIS_URL
+from scale_helpers import REDIS_URL
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -108,7 +108,7 @@ def _start(args, cwd):
 
 def test_a_worker_killed_while_holding_a_site_file_lease_holds_no_one_up(pg_url, tmp_path, crawl_name,
                                                                           redis_client):
-    from conftest import write_policy
+    from scale_helpers import write_policy
 
     policy = write_policy(tmp_path, timeout_seconds=2)  # a lease lasts 2 + 2 s
     asked = []
