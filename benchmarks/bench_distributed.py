@@ -9,8 +9,11 @@ request) is crawled by ``copyright-guard crawl`` four ways, each in fresh proces
 
 All write to the same PostgreSQL server (a fresh schema per crawl). Reported per configuration:
 pages, wall seconds, pages/s, pages per CPU second (user+system of every crawler process: a busy
-shared machine disturbs it less than wall time) and its ratio to ``single`` (the efficiency), and
-the site-file requests per origin the server saw (1 each = one fetch per (kind, origin) crawl-wide).
+shared machine disturbs it less than wall time) and its ratio to ``single`` (the efficiency); the
+start-up CPU of the configuration (a crawl of one page: K+1 processes importing Scrapy, opening the
+database and Redis) and the efficiency without it (the per-page cost, what grows with a crawl);
+and the site-file requests per origin the server saw (1 each = one fetch per (kind, origin)
+crawl-wide).
 Finally the Redis store's own cost per decision: the round trips the politeness middleware makes
 for every request (claim+turn, release), timed alone on loopback, in microseconds.
 
@@ -83,7 +86,7 @@ def drop_schema(schema: str) -> None:
         connection.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
-def run(label: str, workers: int | None, server, policy: Path, tmp: Path) -> dict:
+def run(label: str, workers: int | None, server, policy: Path, tmp: Path, seeds: list[str] | None = None) -> dict:
     from copyright_guard.store.db import connect
 
     schema, db = fresh_schema()
@@ -91,7 +94,8 @@ def run(label: str, workers: int | None, server, policy: Path, tmp: Path) -> dic
     name = f"bench-{uuid.uuid4().hex[:8]}"
     args = [CLI, "crawl", "--db", db, "--policy", str(policy), "--depth", "10", "--json", "--log-level", "ERROR",
             "--progress", "0"]
-    args += [arg for origin in server.origins for arg in ("--url", server.url(origin, "/p/0"))]
+    seeds = seeds or [server.url(origin, "/p/0") for origin in server.origins]
+    args += [arg for seed in seeds for arg in ("--url", seed)]
     if workers is not None:
         args += ["--redis", REDIS, "--name", name, "--workers", str(workers)]
     server.clear_log()
@@ -154,15 +158,22 @@ def main() -> None:
     policy = policy_file(tmp)
     print(f"# {args.origins} origins x {args.pages} pages; {os.cpu_count()} cores; "
           f"load {' '.join(open('/proc/loadavg').read().split()[:3])}")
+    configurations = [("single (add-on, no Redis)", None)] + [(f"workers={k} (Redis)", k) for k in args.workers]
     with MultiOriginServer(site(args.origins, args.pages)) as server:
-        results = [run("single (add-on, no Redis)", None, server, policy, tmp)]
-        results += [run(f"workers={k} (Redis)", k, server, policy, tmp) for k in args.workers]
+        results = [run(label, workers, server, policy, tmp) for label, workers in configurations]
+        # The fixed cost of each configuration (start-up: processes, imports, database, Redis):
+        # a crawl of one page without links, so the per-page cost can be told apart from it.
+        leaf = [server.url(server.origins[0], f"/p/{args.pages - 1}")]
+        fixed = [run(label, workers, server, policy, tmp, leaf)["cpu"] for label, workers in configurations]
     base = results[0]["pages_per_cpu_s"]
+    base_steady = results[0]["pages"] / max(results[0]["cpu"] - fixed[0], 1e-9)
     print(f"{'configuration':<28}{'pages':>7}{'wall s':>9}{'pages/s':>9}{'CPU s':>8}{'pages/CPU s':>13}"
-          f"{'efficiency':>12}  site-file fetches/origin")
-    for r in results:
+          f"{'efficiency':>12}{'start-up CPU s':>16}{'efficiency w/o':>16}  site-file fetches/origin")
+    for r, start_up in zip(results, fixed):
+        steady = r["pages"] / max(r["cpu"] - start_up, 1e-9)
         print(f"{r['label']:<28}{r['pages']:>7}{r['wall']:>9.1f}{r['pages_per_s']:>9.1f}{r['cpu']:>8.1f}"
-              f"{r['pages_per_cpu_s']:>13.1f}{r['pages_per_cpu_s'] / base:>12.2f}  {r['site_file_fetches_per_origin']}")
+              f"{r['pages_per_cpu_s']:>13.1f}{r['pages_per_cpu_s'] / base:>12.2f}{start_up:>16.1f}"
+              f"{steady / base_steady:>16.2f}  {r['site_file_fetches_per_origin']}")
     print(f"Redis round trips per decision (claim+turn, release): {redis_overhead():.0f} µs")
 
 

@@ -13,7 +13,9 @@ One fetch per (kind, origin): concurrent requests for pages of a new origin all 
 pending fetch (a :class:`~copyright_guard.scrapy.shared.SharedResult`: each waiter gets the result,
 not only the first - a plain shared Deferred hands ``None`` to the second), and the result is
 cached until the state machine's ``expires_at`` (24 h for a parsed file; exponential backoff for
-an unreachable one).
+an unreachable one). With ``shared`` (scale/store.py, several workers of one crawl) the fetch is
+also one per (kind, origin) across every worker: a lease in Redis, the others wait for the stored
+result (docs/distributed.md).
 """
 
 from __future__ import annotations
