@@ -152,14 +152,18 @@ def test_a_worker_killed_while_holding_a_site_file_lease_holds_no_one_up(pg_url,
     assert verify(pg_url).count("intact") == 3  # the killed run's committed decisions too
 
 
+@pytest.mark.parametrize("shared", [True, False], ids=["2 workers, Redis", "single process"])
 def test_an_exclusion_list_imported_mid_crawl_stops_requests_within_five_seconds(pg_url, policy_file, crawl_name,
-                                                                                 tmp_path):
+                                                                                 tmp_path, shared):
     slow = {("target", f"/p/{i}"): Route.html(f'<a href="/p/{i + 1}">next</a>', delay=0.1) for i in range(80)}
     routes = slow | pages("o1", 10)
     connect(pg_url).dispose()
     with MultiOriginServer(routes) as server:
         args = crawl_args(server, pg_url, policy_file, crawl_name, server.url("target", "/p/0"),
-                          server.url("o1", "/p/0"), workers=2, extra=("--depth", "100"))
+                          server.url("o1", "/p/0"), workers=2 if shared else 1, extra=("--depth", "100"))
+        if not shared:  # the same crawl without Redis: the poll is the add-on's, not the workers'
+            at = args.index("--redis")
+            del args[at:at + 4]
         crawl = _start(args, tmp_path)
         try:
             deadline = time.monotonic() + 30
