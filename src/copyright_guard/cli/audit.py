@@ -36,14 +36,15 @@ def _safe(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
-def _filters(domain, verdict, reason, since, until, run, stage=None) -> queries.Filters:
+def _filters(domain, verdict, reason, since, until, run, stage=None, crawl=None) -> queries.Filters:
     # An empty value would mean "no filter" to the query: `--run ""` must not select every run.
-    for option, value in (("--domain", domain), ("--reason", reason), ("--run", run), ("--since", since), ("--until", until)):
+    for option, value in (("--domain", domain), ("--reason", reason), ("--run", run), ("--since", since),
+                          ("--until", until), ("--crawl", crawl)):
         if value is not None and not value.strip():
             raise CLIError(f"{option}: the value is empty", f"leave {option} out to match every decision")
     try:
         return queries.Filters(
-            domain=domain, verdict=verdict, reason=reason, run=run, stage=stage,
+            domain=domain, verdict=verdict, reason=reason, run=run, stage=stage, crawl=crawl,
             since=queries.parse_moment(since, "--since") if since else None,
             until=queries.parse_moment(until, "--until") if until else None,
         )
@@ -59,6 +60,7 @@ def filter_options(function):
         click.option("--since", metavar="TIME", help="From this ISO 8601 date/time (inclusive, UTC if no zone)."),
         click.option("--until", metavar="TIME", help="Before this ISO 8601 date/time (exclusive)."),
         click.option("--run", metavar="RUN_ID", help="Only this run."),
+        click.option("--crawl", metavar="NAME", help="Only the runs of this crawl (every worker's; docs/distributed.md)."),
     )):
         function = option(function)
     return function
@@ -76,8 +78,9 @@ def audit_group() -> None:
 
 @audit_group.command("runs")
 @db_option
+@click.option("--crawl", metavar="NAME", help="Only the runs of this crawl (every worker's; docs/distributed.md).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def runs_command(db_url, as_json) -> None:
+def runs_command(db_url, crawl, as_json) -> None:
     """List crawl runs: policy, crawler, exclusion lists in force, times, counts and the chain's head hash.
 
     Keep the head hash of a finished run somewhere else (a ticket, an e-mail): it lets anyone
@@ -87,7 +90,9 @@ def runs_command(db_url, as_json) -> None:
     Example:
       copyright-guard audit runs --db sqlite:///audit.db
     """
-    found = queries.list_runs(open_engine(db_url))
+    if crawl is not None and not crawl.strip():
+        raise CLIError("--crawl: the value is empty", "leave --crawl out to list every run")
+    found = queries.list_runs(open_engine(db_url), crawl)
     if as_json:
         click.echo(json.dumps(found, indent=2))
         return
@@ -96,7 +101,8 @@ def runs_command(db_url, as_json) -> None:
     for run in found:
         click.echo(f"{run['id']}  {run['started_at']} .. {run['finished_at'] or '(running or interrupted)'}")
         click.echo(f"    policy {run['policy_name']!r} {run['policy_hash']}; {run['crawler']}; {run['software_version']}"
-                   + (f"; spider {run['spider']}" if run["spider"] else ""))
+                   + (f"; spider {run['spider']}" if run["spider"] else "")
+                   + (f"; crawl {_safe(run['crawl'])}" if run.get("crawl") else ""))
         click.echo(f"    exclusion lists: {_safe(describe_exclusion_lists(run['exclusion_lists']))}")
         for line in _count_lines(run["counts"]):
             click.echo(f"    {_safe(line)}")
@@ -235,14 +241,14 @@ def _explanation_json(found: queries.Explanation) -> dict:
 @click.option("--limit", type=click.IntRange(min=0, max=MAX_ROWS), default=100, show_default=True, help="At most this many (0: all).")
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per line.")
-def search_command(domain, verdict, reason, since, until, run, stage, limit, db_url, as_json) -> None:
+def search_command(domain, verdict, reason, since, until, run, crawl, stage, limit, db_url, as_json) -> None:
     """Find decisions by domain, verdict, reason, time range or run (newest first).
 
     \b
     Example:
       copyright-guard audit search --domain example.com --verdict deny --reason 'robots.*' --since 2026-11-01
     """
-    filters = _filters(domain, verdict, reason, since, until, run, stage)
+    filters = _filters(domain, verdict, reason, since, until, run, stage, crawl)
     shown = 0
     for decision in queries.search(open_engine(db_url), filters, limit or None):
         shown += 1
@@ -303,7 +309,7 @@ def evidence_command(sha256, out, db_url, as_json) -> None:
 @click.option("--out", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to this file (default: stdout).")
 @filter_options
 @db_option
-def export_command(fmt, out, domain, verdict, reason, since, until, run, db_url) -> None:
+def export_command(fmt, out, domain, verdict, reason, since, until, run, crawl, db_url) -> None:
     """Stream decisions (every chain field) as CSV or JSON Lines, in constant memory.
 
     A progress bar is shown when stderr is a terminal. A whole-run export can be checked
@@ -314,7 +320,7 @@ def export_command(fmt, out, domain, verdict, reason, since, until, run, db_url)
       copyright-guard audit export --format csv --out decisions.csv --since 2026-11-01
     """
     engine = open_engine(db_url)
-    filters = _filters(domain, verdict, reason, since, until, run)
+    filters = _filters(domain, verdict, reason, since, until, run, crawl=crawl)
     show_progress = sys.stderr.isatty()
     bar = click.progressbar(length=count(engine, filters), label="exporting", file=sys.stderr) if show_progress else nullcontext()
     target = output_file(out, "w", newline="") if out else nullcontext(sys.stdout)
@@ -410,7 +416,7 @@ def _verify_file(path: str, run: str | None, checkpoints_file: str | None = None
               help="Decisions listed in the table (newest first); the figures always count all.")
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
-def report_command(out, domain, verdict, reason, since, until, run, max_rows, db_url, as_json) -> None:
+def report_command(out, domain, verdict, reason, since, until, run, crawl, max_rows, db_url, as_json) -> None:
     """Write a self-contained HTML report for legal review (opens offline in any browser).
 
     Summary figures, exclusions by reason and by domain, decisions over time, and a sortable,
@@ -423,7 +429,7 @@ def report_command(out, domain, verdict, reason, since, until, run, max_rows, db
     from ..store.report import write_report
 
     engine = open_engine(db_url)
-    filters = _filters(domain, verdict, reason, since, until, run)
+    filters = _filters(domain, verdict, reason, since, until, run, crawl=crawl)
     with output_file(out, "w") as stream:
         summary = write_report(engine, stream, filters, max_rows=max_rows)
     if as_json:

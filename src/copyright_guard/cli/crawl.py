@@ -130,20 +130,35 @@ def next_steps(summary, example_url: str | None = None) -> str:
               help="Any Scrapy setting, e.g. --set CONCURRENT_REQUESTS=32 (repeatable).")
 @click.option("--log-level", default="WARNING", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), help="Scrapy's log level.")
+@click.option("--redis", "redis_url", metavar="URL", envvar="COPYRIGHT_GUARD_REDIS_URL",
+              help="redis://HOST:6379/N: share the crawl (queue, site files, politeness) with other workers "
+                   "and machines. Needs --name. Default: $COPYRIGHT_GUARD_REDIS_URL.")
+@click.option("--workers", type=click.IntRange(min=1, max=64), default=1, show_default=True,
+              help="Worker processes on this machine (more than 1 needs --redis and PostgreSQL).")
+@click.option("--name", "crawl_name", metavar="NAME", envvar="COPYRIGHT_GUARD_CRAWL_NAME",
+              help="The crawl's name, recorded on every worker's run (audit ... --crawl NAME). "
+                   "Default: $COPYRIGHT_GUARD_CRAWL_NAME.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 def crawl(spider: str, seeds_file: str | None, urls: tuple[str, ...], policy_file: str | None, db_url: str | None,
           purpose: str | None, depth: int, output: str | None, progress_interval: float,
-          scrapy_settings: tuple[str, ...], log_level: str, as_json: bool) -> None:
+          scrapy_settings: tuple[str, ...], log_level: str, redis_url: str | None, workers: int,
+          crawl_name: str | None, as_json: bool) -> None:
     """Crawl with a bundled spider, every request and response decided and recorded.
 
     `seeds` follows links within the seeds' sites up to --depth; `sitemap` collects the pages the
     seeds' sitemaps list. Prints a progress line at intervals (pages, allowed, denied by reason)
     and a summary table at the end. Exit status: 0 finished, 1 stopped early, 2 usage error.
 
+    With --redis and --name, this process joins a crawl shared through Redis: --workers K starts
+    K worker processes here, and the same command on another machine adds more
+    (docs/distributed.md). Ctrl-C stops every local worker.
+
     \b
     Example:
       copyright-guard crawl seeds --seeds seeds.txt --policy policies/default.toml \\
           --db sqlite:///audit.db --depth 1 -o items.jsonl
+      copyright-guard crawl --seeds seeds.txt --db postgresql+psycopg://crawl@db/audit \\
+          --redis redis://queue:6379/0 --workers 4 --name books-2026-12
     """
     from ..scrapy.runner import crawl_settings, run_crawl
     from ..scrapy.settings import SettingsError
@@ -162,9 +177,17 @@ def crawl(spider: str, seeds_file: str | None, urls: tuple[str, ...], policy_fil
     _refuse_placeholder_identity(policy_file)
     from ..store.db import StoreError
 
+    _check_shared(redis_url, workers, crawl_name, db_url, output)
+    if workers > 1:
+        from .workers import run_workers
+
+        run_workers(workers, _worker_args(spider, seeds_file, urls, policy_file, db_url, purpose, depth,
+                                          progress_interval, scrapy_settings, log_level, redis_url, crawl_name),
+                    crawl_name, as_json)
+        return
     try:
         settings = crawl_settings(policy=policy_file, db=db_url, purpose=purpose, output=output,
-                                  log_level=log_level, extra=extra)
+                                  log_level=log_level, extra=extra, redis=redis_url, crawl_name=crawl_name)
     except SettingsError as exc:
         raise CLIError(str(exc), "see docs/scrapy.md") from None
     except StoreError as exc:  # the audit database, opened before the crawl starts
@@ -199,6 +222,53 @@ def _refuse_placeholder_identity(policy_file: str | None) -> None:
     problem = placeholder_problem(policy)
     if problem:
         raise CLIError(problem if policy_file else f"--policy not given: {problem}")
+def _check_shared(redis_url, workers, crawl_name, db_url, output) -> None:
+    """The one-line refusals of a multi-worker crawl, before anything starts."""
+    from ..store.db import resolve_url
+
+    if crawl_name is not None:
+        from ..scrapy.settings import SettingsError, _crawl_name
+        from scrapy.settings import Settings
+
+        try:
+            _crawl_name(Settings({"COPYRIGHT_GUARD_CRAWL_NAME": crawl_name}))
+        except SettingsError as exc:
+            raise CLIError(str(exc).replace("COPYRIGHT_GUARD_CRAWL_NAME", "--name")) from None
+    if workers > 1 and not redis_url:
+        raise CLIError(f"--workers {workers} needs --redis URL: the workers share the queue, the site files "
+                       "and the politeness there", "e.g. --redis redis://127.0.0.1:6379/0 --name NAME")
+    if redis_url and not crawl_name:
+        raise CLIError("--redis needs --name NAME: every worker and machine of one crawl gives the same name",
+                       "e.g. --name books-2026-12")
+    if workers > 1 and resolve_url(db_url).startswith("sqlite"):
+        raise CLIError(f"--workers {workers} with a SQLite audit database: several processes cannot write one "
+                       "SQLite file; use PostgreSQL", "--db postgresql+psycopg://USER@HOST/DB")
+    if workers > 1 and output:
+        raise CLIError(f"--output with --workers {workers}: the workers cannot share one file",
+                       "collect the items from each worker's run, or use --workers 1 per output file")
+    if redis_url:
+        from ..scale.store import RedisLost, connect_redis
+
+        try:
+            connect_redis(redis_url).close()
+        except RedisLost as exc:
+            raise CLIError(str(exc), "start redis-server, or check --redis / $COPYRIGHT_GUARD_REDIS_URL") from None
+
+
+def _worker_args(spider, seeds_file, urls, policy_file, db_url, purpose, depth, progress_interval,
+                 scrapy_settings, log_level, redis_url, crawl_name) -> list[str]:
+    """The command line of one local worker: this command with --workers 1 and a JSON summary."""
+    args = ["crawl", spider, "--workers", "1", "--json", "--log-level", log_level, "--redis", redis_url,
+            "--name", crawl_name, "--depth", str(depth), "--progress", str(progress_interval)]
+    for option, value in (("--seeds", seeds_file), ("--policy", policy_file), ("--db", db_url),
+                          ("--purpose", purpose)):
+        if value is not None:
+            args += [option, os.path.abspath(value) if option in ("--seeds", "--policy") else value]
+    for url in urls:
+        args += ["--url", url]
+    for assignment in scrapy_settings:
+        args += ["--set", assignment]
+    return args
 
 
 def _report_errors(summary) -> None:

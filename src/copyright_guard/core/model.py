@@ -243,6 +243,9 @@ class SiteFile:
     unreachable_since: datetime | None = None
     last_good: SiteFile | None = None
     error: str = ""  # one line: why UNAVAILABLE/UNREACHABLE, e.g. "HTTP 503", "connection refused"
+    # The body was cut at policy.cache.max_bytes (RFC 9309 §2.5): a shared store rebuilds ``parsed``
+    # from ``body`` and must drop the incomplete last line exactly as the fetch did (fetch/codec.py).
+    cut: bool = False
 
     def as_consulted(self) -> dict:
         """``{"kind", "url", "outcome", "status", "sha256", "fetched_at"}``: status is the HTTP

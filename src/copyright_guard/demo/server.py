@@ -28,6 +28,7 @@ import socket
 import ssl
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -105,6 +106,8 @@ class RequestRecord:
     headers: Headers
     client: str = ""
     body: bytes = field(default=b"", repr=False)
+    # When the request arrived (time.time()): politeness tests measure the gaps between requests.
+    received_at: float = field(default_factory=time.time, compare=False)
 
     def header(self, name: str) -> list[str]:
         name = name.lower()

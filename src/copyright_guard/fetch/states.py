@@ -42,7 +42,7 @@ from ..core.model import Evidence, SiteFile, SiteFileStatus, sha256_hex
 from ..core.parsers import SITE_FILE_PATHS, parser_for
 from ..core.policy import Policy
 
-__all__ = ["FetchOutcome", "SiteFileFetch", "redirect_target", "site_file_url", "one_line"]
+__all__ = ["FetchOutcome", "SiteFileFetch", "parse_body", "redirect_target", "site_file_url", "one_line"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,16 +182,11 @@ class SiteFileFetch:
             self._unreachable(outcome, f"decoded body larger than {self.policy.cache.max_bytes} bytes "
                                        f"(Content-Encoding: {', '.join(coded)}; decompression bomb guard)")
             return
-        parse = self._parse or parser_for(self.kind)
         note = f"; body cut at {self.policy.cache.max_bytes} bytes (RFC 9309 §2.5)" if cut else ""
-        rules = body
         if cut and self.kind in _LINE_BASED:
-            # RFC 9309 §2.5 lets a crawler stop reading, not invent a rule: the cut's last line is
-            # incomplete ("Allow: /press/kit.html" cut to "Allow: /" would allow the whole site),
-            # so only complete lines are parsed. The evidence keeps every byte that was read.
-            rules = body[: max(body.rfind(b"\n"), body.rfind(b"\r")) + 1]
             note += "; its incomplete last line is ignored"
-        self._finish(SiteFileStatus.PARSED, outcome, "", parsed=parse(rules), body=body, note=note)
+        self._finish(SiteFileStatus.PARSED, outcome, "", parsed=parse_body(self.kind, body, cut, self._parse),
+                     body=body, note=note, cut=cut)
 
     def _unreachable(self, outcome: FetchOutcome, error: str) -> None:
         previous = self.previous
@@ -226,6 +221,7 @@ class SiteFileFetch:
         since: datetime | None = None,
         last_good: SiteFile | None = None,
         note: str = "",
+        cut: bool = False,
     ) -> None:
         has_body = outcome.status is not None
         if body is None:
@@ -258,6 +254,7 @@ class SiteFileFetch:
             unreachable_since=since,
             last_good=last_good,
             error=error,
+            cut=cut,
         )
 
     def _cut(self, outcome: FetchOutcome) -> tuple[bytes, bool]:
@@ -267,6 +264,20 @@ class SiteFileFetch:
 
 # Site-wide files read line by line, where a cut can leave a rule half-written.
 _LINE_BASED = frozenset(("robots.txt", "ai.txt"))
+
+
+def parse_body(kind: str, body: bytes, cut: bool, parse: Callable[[bytes], object] | None = None) -> object:
+    """The parse of a 2xx body (already cut at ``max_bytes``): the one rule for a fresh fetch and
+    for a state rebuilt from a shared store (fetch/codec.py), so both hold the same rules.
+
+    RFC 9309 §2.5 lets a crawler stop reading, not invent a rule: a cut's last line is incomplete
+    ("Allow: /press/kit.html" cut to "Allow: /" would allow the whole site), so for line-based
+    files only complete lines are parsed. The evidence keeps every byte that was read.
+    """
+    rules = body
+    if cut and kind in _LINE_BASED:
+        rules = body[: max(body.rfind(b"\n"), body.rfind(b"\r")) + 1]
+    return (parse or parser_for(kind))(rules)
 
 
 def _last_good(previous: SiteFile | None) -> SiteFile | None:

@@ -12,6 +12,9 @@ with one line naming the setting; it never silently disables the checks) and the
 * sets ``USER_AGENT`` to the policy's ``[crawler] user_agent``. A ``USER_AGENT`` set by the project,
   the spider or the command line is kept only if it contains the product token; otherwise the crawl
   does not start (robots.txt groups are matched against that token, so it must be the one sent);
+* with ``COPYRIGHT_GUARD_REDIS_URL``: adds ``CrawlWidePolitenessMiddleware`` (985) and moves
+  ``DOWNLOAD_DELAY`` into it, so the delay and concurrency per origin hold across every worker
+  of the crawl (docs/distributed.md);
 * takes 401, 402, 403, 407 and 451 out of ``RETRY_HTTP_CODES``: an access restriction is recorded,
   not retried.
 """
@@ -30,7 +33,8 @@ from .settings import SCRAPY_ROBOTSTXT, SettingsError, check_user_agent, read_se
 logger = logging.getLogger(__name__)
 
 DOWNLOADER_PRIORITY = 100  # where Scrapy's robots.txt middleware sits
-IDENTITY_PRIORITY = 990  # after every stock middleware that adds headers (the highest is 900)
+IDENTITY_PRIORITY = 990
+POLITENESS_PRIORITY = 985  # crawl-wide politeness (with Redis): right before the identity check  # after every stock middleware that adds headers (the highest is 900)
 SPIDER_PRIORITY = 50
 ACCESS_STATUSES = {401, 402, 403, 407, 451}
 
@@ -77,6 +81,19 @@ class Addon:
         # content coding; the add-on lowers it to the page bound `check` uses unless set explicitly.
         if (settings.getpriority("DOWNLOAD_MAXSIZE") or 0) < SETTINGS_PRIORITIES["addon"]:
             settings.set("DOWNLOAD_MAXSIZE", PAGE_MAX_BYTES, "addon")
+        if guard.redis_url:
+            # One crawl on many workers: politeness is crawl-wide, through Redis (politeness.py).
+            # DOWNLOAD_DELAY becomes its minimum, and the local slots stop delaying on their own.
+            from .politeness import MIN_DELAY_SETTING, CrawlWidePolitenessMiddleware
+
+            settings.set(MIN_DELAY_SETTING, settings.getfloat("DOWNLOAD_DELAY", 0.0), "addon")
+            top = max(settings.getpriority("DOWNLOAD_DELAY") or 0, SETTINGS_PRIORITIES["addon"])
+            settings.set("DOWNLOAD_DELAY", 0.0, top)
+            settings.set("DOWNLOAD_DELAY_JITTER", 0.0, top)
+            settings.set_in_component_priority_dict(middlewares, CrawlWidePolitenessMiddleware, POLITENESS_PRIORITY)
+            from ..scale.workers import CrawlWorkers
+
+            settings.set_in_component_priority_dict("EXTENSIONS", CrawlWorkers, 0)
 
         retry_codes = [int(code) for code in settings.getlist("RETRY_HTTP_CODES")]
         kept = [code for code in retry_codes if code not in ACCESS_STATUSES]

@@ -31,7 +31,11 @@ from .runtime import GuardRuntime, runtime_for, utc_now
 logger = logging.getLogger(__name__)
 
 CLOSE_REASON = "copyright_guard_audit_unavailable"
+REDIS_CLOSE_REASON = "copyright_guard_redis_unavailable"
 STATS_INTERVAL = 1.0  # seconds between copies of the decision counts into Scrapy's stats
+# Seconds between checks for changed exclusion lists (an import, a removal, an upheld complaint):
+# a change reaches every running worker within this plus one reload - well inside issue 11's 5 s.
+LISTS_INTERVAL = 1.0
 
 
 def progress_line(recorder: DecisionRecorder, limit: int = 4) -> str:
@@ -104,6 +108,9 @@ class AuditExtension:
         self.writer = None
         self._progress = None
         self._publish = None
+        self._lists_watch = None
+        self._lists_state = None
+        self._lists_checking = False
         self._frozen = False
         self._call_from_thread: Callable[..., Any] = lambda func, *args: func(*args)
 
@@ -163,7 +170,7 @@ class AuditExtension:
             self.run_id = start_run(self.engine, self.policy, now=self._clock(), spider=getattr(spider, "name", None),
                                     exclusion_lists=exclusions.versions,
                                     signing_key_id=settings.signer.key_id if settings.signer else None,
-                                    log_key=log_signer.vkey)
+                                    log_key=log_signer.vkey, crawl=self.runtime.recorded_crawl_name)
             self.writer = DecisionWriter(
                 self.engine,
                 self.run_id,
@@ -186,6 +193,7 @@ class AuditExtension:
         self.recorder.submit = self.writer.submit
         self.recorder.committed = self._committed
         self.recorder.on_store_error = self._store_failed
+        self.runtime.on_redis_lost = self._redis_lost
         self._stats.set_value("copyright_guard/run_id", self.run_id)
         logger.info(
             "copyright-guard: auditing run %s into %s (policy %s, sha256 %s, purpose %s; exclusion lists %s)",
@@ -199,6 +207,8 @@ class AuditExtension:
             freeze_startup_objects()
             self._frozen = True
         self._publish = _every(STATS_INTERVAL, self.recorder.publish)
+        self._lists_state = self._index_state()
+        self._lists_watch = _every(LISTS_INTERVAL, self._check_lists)
         if settings.progress_interval:
             self._progress = _every(settings.progress_interval, self._log_progress)
 
@@ -217,6 +227,50 @@ class AuditExtension:
 
         names = self.policy.exclusions.lists or None
         return load_exclusion_index(self.engine, names)
+
+    # -- live exclusions ---------------------------------------------------------------------------
+
+    def _index_state(self):
+        from ..store.lists import index_state
+
+        return index_state(self.engine)
+
+    def _check_lists(self) -> None:
+        """Poll for changed exclusion lists (off the reactor thread); a change replaces the index
+        every later decision is checked against, and the run records the new versions. Log first,
+        then act: the versions are recorded before the index is swapped in."""
+        if self._lists_checking or self.engine is None:
+            return
+        from twisted.internet.threads import deferToThread
+
+        self._lists_checking = True
+        deferred = deferToThread(self._reload_lists)
+        deferred.addCallbacks(self._lists_reloaded, self._lists_failed)
+
+    def _reload_lists(self):
+        from ..store.runs import add_run_exclusion_lists
+
+        state = self._index_state()
+        if state == self._lists_state:
+            return None
+        index = self._load_exclusions()
+        add_run_exclusion_lists(self.engine, self.run_id, index.versions)
+        return state, index
+
+    def _lists_reloaded(self, result) -> None:
+        self._lists_checking = False
+        if result is None:
+            return
+        self._lists_state, index = result
+        self.runtime.exclusions = index
+        logger.info("copyright-guard: exclusion lists changed; in force now: %s",
+                    ", ".join(f"{name} v{version}" for name, version in sorted(index.versions.items())) or "none")
+
+    def _lists_failed(self, failure) -> None:
+        # The index in force stays (a removed list keeps applying: stricter, never looser) and the
+        # next poll tries again.
+        self._lists_checking = False
+        logger.error("copyright-guard: cannot reload the exclusion lists: %s", failure.getErrorMessage()[:300])
 
     def _log_progress(self) -> None:
         logger.info("copyright-guard: %s", progress_line(self.recorder))
@@ -254,6 +308,12 @@ class AuditExtension:
         logger.error("copyright-guard: the audit log failed (%s); closing the spider", error)
         self._close_spider(CLOSE_REASON)
 
+    def _redis_lost(self, error: Exception) -> None:
+        """Redis failed mid-crawl: every request now fails closed (no site-file state, no
+        politeness slot); stop the crawl cleanly - the audit writer flushes what was decided."""
+        logger.error("copyright-guard: %s; closing the spider (requests fail closed)", error)
+        self._close_spider(REDIS_CLOSE_REASON)
+
     # -- closing ---------------------------------------------------------------------------------
 
     def spider_closed(self, spider: Any, reason: str) -> None:
@@ -267,7 +327,7 @@ class AuditExtension:
             # engine_stopped for an engine that never started.
             self.engine_stopped()
 
-        for loop in (self._progress, self._publish):
+        for loop in (self._progress, self._publish, self._lists_watch):
             if loop is not None and loop.running:
                 loop.stop()
         if self._frozen:

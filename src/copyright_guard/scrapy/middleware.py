@@ -49,6 +49,7 @@ from ..core.exclusions import ExclusionIndex
 from ..core.model import Decision, ResponseView, Verdict
 from ..core.policy import Policy
 from ..core.urls import URLError, parse_target
+from ..scale.store import RedisLost
 from .recorder import DecisionRecorder
 from .runtime import CrawlDelays, runtime_for, utc_now
 from .transport import HELD_CODINGS_META, EngineSiteFiles, response_headers
@@ -58,6 +59,10 @@ logger = logging.getLogger(__name__)
 # Where the ids of the decisions behind a response are kept (README "Provenance").
 DECISION_ID_META = "copyright_guard_decision_id"  # the post-fetch decision that let the response through
 PRE_FETCH_ID_META = "copyright_guard_pre_fetch_decision_id"
+# The exclusion index a request's pre-fetch decision was checked against. Lists change while a
+# crawl runs (scrapy/extension.py reloads them); a request decided against an older index is
+# checked again right before it goes on the wire (IdentityGuardMiddleware).
+INDEX_META = "copyright_guard_exclusion_index"
 
 
 def denial_message(decision: Decision) -> str:
@@ -81,7 +86,9 @@ class CopyrightGuardMiddleware:
         exclusions: Callable[[], ExclusionIndex | None] = lambda: None,
         delays: CrawlDelays | None = None,
         clock: Callable[[], datetime] = utc_now,
+        redis_lost: Callable[[Exception], None] | None = None,
     ) -> None:
+        self._redis_lost = redis_lost
         self.policy = policy
         self.purpose = purpose or policy.purposes.default
         self.site_files = site_files
@@ -100,6 +107,7 @@ class CopyrightGuardMiddleware:
             purpose=runtime.settings.purpose,
             exclusions=lambda: runtime.exclusions,
             delays=runtime.delays,
+            redis_lost=runtime.redis_lost,
         )
 
     # -- pre-fetch -------------------------------------------------------------------------------
@@ -141,9 +149,28 @@ class CopyrightGuardMiddleware:
         if decision.verdict is Verdict.DENY:
             raise IgnoreRequest(denial_message(decision))
         request.meta[PRE_FETCH_ID_META] = decision_id
+        request.meta[INDEX_META] = exclusions
         if self._delays is not None:
             self._delays.apply(origin, request)
         return None
+
+    def recheck(self, request: Request) -> None:
+        """The last look before the wire, for a request decided against an exclusion index that
+        has since been replaced (a list imported or a complaint upheld mid-crawl): a newly listed
+        origin gets no request of any kind, and the deny decision cites the new list version."""
+        exclusions = self._exclusions()
+        if exclusions is None or request.meta.get(INDEX_META, False) is exclusions:
+            return
+        now = self._clock()
+        try:
+            target = parse_target(request.url)
+        except URLError:
+            return  # refused before (url.invalid); a site-file URL was checked by fetch.site.refusal
+        if exclusions.match(target, now):
+            decision = evaluate(request.url, self.policy, now=now, site=EMPTY_SITE, exclusions=exclusions,
+                                purpose=self.purpose)
+            raise self._deny(decision, request)
+        request.meta[INDEX_META] = exclusions
 
     # The helpers below return the exception for the caller to raise, so every exit is visible.
 
@@ -152,6 +179,8 @@ class CopyrightGuardMiddleware:
         return IgnoreRequest(message)
 
     def _undecidable(self, exc: Exception, request: Request) -> IgnoreRequest:
+        if isinstance(exc, RedisLost) and self._redis_lost is not None:
+            self._redis_lost(exc)  # no site-file state without Redis: stop the crawl, fail closed
         self.recorder.refused("undecidable", f"copyright-guard could not decide on {request.url} "
                                              f"({type(exc).__name__}: {exc}); not collected")
         logger.debug("decision failed for %s", request.url, exc_info=True)
@@ -222,7 +251,9 @@ class IdentityGuardMiddleware:
     """
 
     def __init__(self, product_token: str, recorder: DecisionRecorder, signer: Any = None,
-                 clock: Any = utc_now, site_files: Any = None) -> None:
+                 clock: Any = utc_now, site_files: Any = None,
+                 recheck: Callable[[Request], None] | None = None) -> None:
+        self._recheck = recheck
         self._token = product_token.lower().encode("latin-1")
         self._product_token = product_token
         self._recorder = recorder
@@ -233,8 +264,9 @@ class IdentityGuardMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Any) -> IdentityGuardMiddleware:
         runtime = runtime_for(crawler)
+        guard = CopyrightGuardMiddleware.from_crawler(crawler)  # same runtime: same index and recorder
         return cls(runtime.policy.crawler.product_token, runtime.recorder, runtime.settings.signer,
-                   site_files=runtime.site_files)
+                   site_files=runtime.site_files, recheck=guard.recheck)
 
     def process_response(self, request: Request, response: Response) -> Response:
         """Hold back the ``Content-Encoding`` of a site-file response: being the closest middleware to
@@ -257,6 +289,8 @@ class IdentityGuardMiddleware:
         if b"Authorization" in headers:
             raise self._refuse("credentials", f"copyright-guard refused {request.url}: it carries an Authorization "
                          "header (credentials are never sent; remove http_user/http_pass or the header)")
+        if self._recheck is not None:
+            self._recheck(request)
         if self._signer is not None:
             for name, value in self._signer.request_headers(request.method, request.url, self._clock()).items():
                 headers[name] = value  # replaces a stale signature copied onto a redirect or retry

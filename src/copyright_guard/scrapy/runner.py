@@ -85,6 +85,8 @@ def crawl_settings(
     output: str | None = None,
     log_level: str = "WARNING",
     extra: dict[str, Any] | None = None,
+    redis: str | None = None,
+    crawl_name: str | None = None,
 ) -> Settings:
     """Scrapy settings for a guarded crawl with the bundled spiders, checked before anything starts.
 
@@ -107,6 +109,10 @@ def crawl_settings(
         values["COPYRIGHT_GUARD_PURPOSE"] = purpose
     if output:
         values["FEEDS"] = {_feed_uri(output): {"format": "jsonlines", "overwrite": True}}
+    if crawl_name:
+        values["COPYRIGHT_GUARD_CRAWL_NAME"] = crawl_name
+    if redis:
+        values.update(shared_queue_settings(redis, crawl_name or "crawl"))
     checked = command_line_settings(extra or {})
     if output and isinstance(checked.get("FEEDS"), dict):
         checked["FEEDS"] = {**values["FEEDS"], **checked["FEEDS"]}  # -o and --set FEEDS both apply
@@ -131,6 +137,23 @@ def crawl_settings(
     finally:
         engine.dispose()
     return settings
+
+
+def shared_queue_settings(redis: str, crawl_name: str) -> dict[str, Any]:
+    """One crawl on many workers (docs/distributed.md): the scrapy-redis scheduler and duplicate
+    filter share the crawl's queue and seen-requests set in Redis (seeds every worker yields are
+    queued once: the shared duplicate filter drops the repeats), and the add-on keeps site files
+    and politeness there too. Keys are under ``copyright-guard:<crawl name>:`` like the add-on's."""
+    prefix = f"copyright-guard:{crawl_name}:"
+    return {
+        "COPYRIGHT_GUARD_REDIS_URL": redis,
+        "SCHEDULER": "copyright_guard.scale.scheduler.FailClosedScheduler",  # scrapy-redis, failing closed
+        "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+        "REDIS_URL": redis,
+        "SCHEDULER_PERSIST": True,  # another machine may join; the queue outlives one worker
+        "SCHEDULER_QUEUE_KEY": prefix + "queue",
+        "SCHEDULER_DUPEFILTER_KEY": prefix + "seen",
+    }
 
 
 def _feed_uri(output: str) -> str:
@@ -244,6 +267,12 @@ def run_crawl(
     from ..store.db import describe, resolve_url
     from .runtime import runtime_for
 
+    import warnings
+
+    from scrapy.exceptions import ScrapyDeprecationWarning
+
+    # scrapy-redis 0.9 still passes spider= to the stats collector: not the user's concern.
+    warnings.filterwarnings("ignore", category=ScrapyDeprecationWarning, module="scrapy_redis")
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(spider)
     loop: list[Any] = []

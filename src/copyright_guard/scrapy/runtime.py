@@ -36,11 +36,14 @@ class CrawlDelays:
     garbage-collects after a quiet minute comes back with the same delay.
     """
 
-    def __init__(self, crawler: Any, token: str, cap: float, enabled: bool) -> None:
+    def __init__(self, crawler: Any, token: str, cap: float, enabled: bool, slots: bool = True) -> None:
         self._crawler = crawler
         self._token = token
         self._cap = cap
         self.enabled = enabled
+        # False when the delay is enforced crawl-wide through Redis (scrapy/politeness.py) instead
+        # of by this process's download slots: the delay is still learnt here.
+        self.slots = slots
         self.by_origin: dict[str, float] = {}
         self._applied: set[str] = set()
         self._slots_of: dict[str, set[str]] = {}  # origin -> slot keys given its delay
@@ -65,7 +68,7 @@ class CrawlDelays:
     def apply(self, origin: str, request: Any) -> None:
         """Give the request's download slot the origin's delay (once per slot)."""
         delay = self.by_origin.get(origin)
-        if not delay:
+        if not delay or not self.slots:
             return
         downloader = self._crawler.engine.downloader
         key = downloader.get_slot_key(request)
@@ -95,11 +98,22 @@ class GuardRuntime:
         self.recorder = DecisionRecorder(crawler.stats, crawler.signals.send_catch_log, crawler.signals.sender,
                                          log_denials=settings.log_denials)
         self.exclusions: ExclusionIndex | None = None  # loaded from the database when the spider opens
+        # Several workers share one crawl: site files and politeness live in Redis (scale/store.py).
+        self.crawl_name = settings.crawl_name or getattr(crawler.spidercls, "name", None) or "crawl"
+        # What the run records: the name given, or the shared crawl's (several workers); else none.
+        self.recorded_crawl_name = settings.crawl_name or (self.crawl_name if settings.redis_url else None)
+        self.shared = None
+        if settings.redis_url:
+            from ..scale.store import SharedState, connect_redis
+
+            self.shared = SharedState(connect_redis(settings.redis_url), self.crawl_name, self.policy)
+        self.on_redis_lost: Any = None  # set by the extension: stop the crawl, fail closed
         self.delays = CrawlDelays(
             crawler,
             self.policy.crawler.product_token,
             self.policy.crawl.max_crawl_delay_seconds,
             self.policy.crawl.obey_crawl_delay,
+            slots=self.shared is None,
         )
         stats = crawler.stats
 
@@ -115,7 +129,14 @@ class GuardRuntime:
             exclusions=lambda: self.exclusions,
             clock=utc_now,
             events=crawler.signals,
+            shared=self.shared,
         )
+
+    def redis_lost(self, error: Exception) -> None:
+        """Redis failed mid-crawl: requests already fail closed; stop the crawl (once)."""
+        handler, self.on_redis_lost = self.on_redis_lost, None
+        if handler is not None:
+            handler(error)
 
 
 _RUNTIMES: weakref.WeakKeyDictionary[Any, GuardRuntime] = weakref.WeakKeyDictionary()

@@ -36,6 +36,10 @@ DEFAULTS: dict[str, object] = {
     "COPYRIGHT_GUARD_LOG_KEY": None,  # the signer key file; None and no policy log_key: the default place
     "COPYRIGHT_GUARD_CHECKPOINT_EVERY": None,  # decisions between checkpoints
     "COPYRIGHT_GUARD_CHECKPOINT_SECONDS": None,  # seconds between checkpoints
+    # One crawl on many workers (docs/distributed.md): the Redis server holding the crawl-wide
+    # site-file store and politeness, and the crawl's name (every worker's run records it).
+    "COPYRIGHT_GUARD_REDIS_URL": None,  # None: this process only (no shared state)
+    "COPYRIGHT_GUARD_CRAWL_NAME": None,  # None: the spider's name
 }
 
 # Scrapy's own robots.txt middleware, which ours replaces (peers.md: it fails open on 5xx/errors).
@@ -71,6 +75,8 @@ def request_signer(policy: Policy, settings: BaseSettings | None = None) -> Requ
         return signer_for_policy(policy, requests_per_slot=max(per_slot, 1))
     except SigningKeyError as exc:
         raise SettingsError(f"COPYRIGHT_GUARD_POLICY: {exc}") from None
+    redis_url: str | None = None
+    crawl_name: str | None = None
 
 
 def _bool(settings: BaseSettings, name: str) -> bool:
@@ -140,7 +146,26 @@ def read_settings(settings: BaseSettings) -> GuardSettings:
         checkpoint_seconds=(_number(settings, "COPYRIGHT_GUARD_CHECKPOINT_SECONDS", float, 0.001)
                             if settings.get("COPYRIGHT_GUARD_CHECKPOINT_SECONDS") is not None
                             else policy.audit.checkpoint_seconds),
+        redis_url=_redis_url(settings),
+        crawl_name=_crawl_name(settings),
     )
+
+
+def _redis_url(settings: BaseSettings) -> str | None:
+    url = _optional_text(settings, "COPYRIGHT_GUARD_REDIS_URL")
+    if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError(f"COPYRIGHT_GUARD_REDIS_URL: expected redis://HOST:PORT/DB, got {url!r}")
+    return url
+
+
+def _crawl_name(settings: BaseSettings) -> str | None:
+    import re
+
+    name = _optional_text(settings, "COPYRIGHT_GUARD_CRAWL_NAME")
+    if name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", name):
+        raise SettingsError(f"COPYRIGHT_GUARD_CRAWL_NAME: {name[:120]!r} is not a crawl name "
+                            "(letters, digits, '.', '_' and '-', at most 100)")
+    return name
 
 
 def check_user_agent(user_agent: object, policy: Policy, where: str) -> None:

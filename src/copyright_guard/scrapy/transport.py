@@ -19,12 +19,15 @@ One fetch per (kind, origin): concurrent requests for pages of a new origin all 
 pending fetch (a :class:`~copyright_guard.scrapy.shared.SharedResult`: each waiter gets the result,
 not only the first - a plain shared Deferred hands ``None`` to the second), and the result is
 cached until the state machine's ``expires_at`` (24 h for a parsed file; exponential backoff for
-an unreachable one).
+an unreachable one). With ``shared`` (scale/store.py, several workers of one crawl) the fetch is
+also one per (kind, origin) across every worker: a lease in Redis, the others wait for the stored
+result (docs/distributed.md).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -89,8 +92,12 @@ class EngineSiteFiles:
         exclusions: Callable[[], ExclusionIndex | None] = lambda: None,
         clock: Callable[[], datetime],
         events: Any = None,
+        shared: Any = None,
     ) -> None:
         self._policy = policy
+        # A crawl-wide store (scale/store.py SharedState) when several workers share one crawl:
+        # one fetch per (kind, origin) per expiry across all of them. None: this process only.
+        self.shared = shared
         self._events = events  # crawler.signals, for the max_bytes cut (bytes_received)
         self._download = download
         self._priority = priority
@@ -168,7 +175,10 @@ class EngineSiteFiles:
             return await pending.wait()
         pending = self._pending[key] = SharedResult()
         try:
-            site_file = await self._run(SiteFileFetch(kind, origin, self._policy, now, previous, url=url))
+            if self.shared is None:
+                site_file = await self._run(SiteFileFetch(kind, origin, self._policy, now, previous, url=url))
+            else:
+                site_file = await self._shared_file(kind, origin, url, now, previous)
         except BaseException as exc:
             del self._pending[key]
             pending.fail(exc)
@@ -180,9 +190,45 @@ class EngineSiteFiles:
         pending.resolve(site_file)
         return site_file
 
-    async def _run(self, fetch: SiteFileFetch) -> SiteFile:
+    async def _shared_file(self, kind: str, origin: str, url: str, now: datetime,
+                           previous: SiteFile | None) -> SiteFile:
+        """The file's state from the crawl-wide store, fetched by whichever worker takes the lease
+        (``SET NX PX``); the others poll the store until it is there. A holder that dies loses the
+        lease when it expires and the next poll takes it over. Waiting is bounded: past
+        ``shared.wait_seconds`` the caller fails closed (the request is undecidable, never allowed).
+        The same state machine runs as without the store, from the same ``previous`` (the stored
+        one, which every worker shares), so both decide identically for the same site state."""
+        shared = self.shared
+        deadline = time.monotonic() + shared.wait_seconds
+        poll = 0.05
+        while True:
+            stored = shared.get(kind, url)
+            if stored is not None and now < stored.expires_at:
+                return stored
+            token = shared.lease(kind, url)
+            if token is not None:
+                try:
+                    fetch = SiteFileFetch(kind, origin, self._policy, now, stored or previous, url=url)
+                    site_file = await self._run(fetch, lambda: shared.lease(kind, url, token))
+                except BaseException:
+                    shared.release(kind, url, token)
+                    raise
+                shared.put(site_file, token, self._clock())
+                return site_file
+            if time.monotonic() > deadline:
+                raise SiteFileWaitTimeout(f"{kind} of {origin}: another worker's fetch did not finish within "
+                                          f"{shared.wait_seconds:.0f} s")
+            await _sleep(poll)
+            poll = min(poll * 2, 0.5)
+
+    async def _run(self, fetch: SiteFileFetch, renew: Callable[[], object] | None = None) -> SiteFile:
         url = fetch.next_url
         while url is not None:
+            if renew is not None and fetch.chain and renew() is None:
+                # Our lease expired during a slow hop and another worker took it over: its
+                # result will be stored; ours, from a chain it may also be fetching, is still
+                # a complete state of the file and is kept locally.
+                logger.info("lease on %s %s lost during the fetch", fetch.kind, fetch.url)
             outcome = await self._outcome(fetch.kind, url)
             url = fetch.feed(outcome)
         return fetch.result()
@@ -261,6 +307,17 @@ class EngineSiteFiles:
         self.in_flight[request] = seen
         if seen > self._max_bytes:
             raise StopDownload(fail=False)
+
+
+class SiteFileWaitTimeout(RuntimeError):
+    """Another worker's fetch of a site-wide file took longer than the bounded wait."""
+
+
+async def _sleep(seconds: float) -> None:
+    from twisted.internet import reactor
+    from twisted.internet.task import deferLater
+
+    await maybe_deferred_to_future(deferLater(reactor, seconds, lambda: None))
 
 
 def _describe(exc: BaseException) -> str:

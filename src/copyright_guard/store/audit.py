@@ -55,6 +55,7 @@ class Filters:
     run: str | None = None
     stage: str | None = None
     url: str | None = None
+    crawl: str | None = None  # the runs of one crawl (runs.crawl, revision 0007)
 
     def apply(self, query: Select) -> Select:
         c = decisions.c
@@ -66,6 +67,8 @@ class Filters:
             query = query.where(c.stage == self.stage)
         if self.run:
             query = query.where(c.run_id == self.run)
+        if self.crawl:
+            query = query.where(c.run_id.in_(select(runs.c.id).where(runs.c.crawl == self.crawl)))
         if self.since:
             query = query.where(c.decided_at >= self.since)
         if self.until:
@@ -83,12 +86,14 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def list_runs(engine: Engine) -> list[dict]:
+def list_runs(engine: Engine, crawl: str | None = None) -> list[dict]:
     query = (
         select(runs, policies.c.name.label("policy_name"))
         .join(policies, policies.c.hash == runs.c.policy_hash)
         .order_by(runs.c.started_at, runs.c.id)
     )
+    if crawl is not None:
+        query = query.where(runs.c.crawl == crawl)
     with engine.connect() as connection:
         found = [dict(row._mapping) for row in connection.execute(query)]
     for run in found:

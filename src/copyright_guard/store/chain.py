@@ -14,7 +14,7 @@ recompute it with any tool)::
 
     run record = JSON array, compact, UTF-8, of
                [id, started_at, policy_hash, crawler, software_version, spider, host,
-                exclusion_lists, log_key]               # exclusion_lists: the stored text
+                exclusion_lists, log_key, crawl]        # exclusion_lists: the stored text
     record_hash = sha256("copyright-guard run record v1\n" + run record).hexdigest()
 
 ``content`` (:func:`canonical_entry`) is also the entry of the run's Merkle tree (store/merkle.py,
@@ -129,7 +129,7 @@ def entry_and_link(row: tuple, prev_hash: str) -> tuple[bytes, str]:
 
 # The run columns start_run writes, in the order the run record hash covers them.
 RUN_RECORD_FIELDS = ("id", "started_at", "policy_hash", "crawler", "software_version", "spider", "host",
-                     "exclusion_lists", "log_key")
+                     "exclusion_lists", "log_key", "crawl")
 _RUN_RECORD_TAG = "copyright-guard run record v1\n"
 
 

@@ -345,6 +345,20 @@ def load_exclusion_index(engine: Engine, names: Iterable[str] | None = None) -> 
         )
 
 
+def index_state(engine: Engine) -> tuple:
+    """What :func:`load_exclusion_index` would build from, in one small query: every list's name,
+    whether it is active and its latest version. A running crawl polls this (scrapy/extension.py)
+    and reloads its index when it changes: an import, a change, a removal or an upheld complaint's
+    new entries reach it within a poll interval."""
+    latest = (select(exclusion_list_versions.c.list_name, func.max(exclusion_list_versions.c.version).label("version"))
+              .group_by(exclusion_list_versions.c.list_name).subquery())
+    query = (select(exclusion_lists.c.name, exclusion_lists.c.active, latest.c.version)
+             .join(latest, latest.c.list_name == exclusion_lists.c.name, isouter=True)
+             .order_by(exclusion_lists.c.name))
+    with engine.connect() as connection:
+        return tuple(tuple(row) for row in connection.execute(query))
+
+
 def impact(
     engine: Engine, name: str, version: int | None = None, *, now: datetime, added_only: bool = False,
     stage: str | None = "post-fetch",

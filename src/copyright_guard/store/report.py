@@ -17,7 +17,7 @@ from typing import IO
 
 import jinja2
 from markupsafe import Markup, escape
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.engine import Engine
 
 from .. import __version__
@@ -180,6 +180,7 @@ def write_report(engine: Engine, out: IO[str], filters: Filters = Filters(), *, 
              "purposes": purposes.get(r.id, [])}
             for r in connection.execute(
                 select(runs, policies.c.name.label("policy_name")).join(policies, policies.c.hash == runs.c.policy_hash)
+                .where(runs.c.crawl == filters.crawl if filters.crawl else literal(True))
                 .order_by(runs.c.started_at))
         ]
         policy_rows = [dict(r._mapping) for r in connection.execute(

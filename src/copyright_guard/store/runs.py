@@ -43,6 +43,7 @@ def start_run(
     exclusion_lists: Mapping[str, int] | None = None,
     signing_key_id: str | None = None,
     log_key: str | None = None,
+    crawl: str | None = None,
 ) -> str:
     """Record a new run (and its policy); returns the run id for :class:`DecisionWriter`.
 
@@ -74,6 +75,8 @@ def start_run(
                 "spider": spider,
                 "host": socket.gethostname(),
             }
+            if crawl is not None:  # (left out otherwise: a run row as before revision 0007)
+                row["crawl"] = crawl
             if exclusion_lists is not None:
                 row["exclusion_lists"] = canonical_json(exclusion_list_records(connection, exclusion_lists))
             if log_key is not None:
@@ -107,6 +110,24 @@ def exclusion_list_records(connection, versions: Mapping[str, int]) -> list[dict
         raise StoreError(f"cannot record the run's exclusion lists: no stored snapshot of {named}")
     return [{"list": r.list_name, "version": r.version, "sha256": r.sha256, "entry_count": r.entry_count}
             for r in (found[key] for key in sorted(found))]
+
+
+def add_run_exclusion_lists(engine: Engine, run_id: str, versions: Mapping[str, int]) -> None:
+    """Add list versions that came into force while the run was going (a list imported, changed
+    or extended by an upheld complaint mid-crawl) to the run's record: every version any decision
+    of the run was checked against stays named there, each with its hash and entry count."""
+    try:
+        with engine.begin() as connection:
+            stored = connection.execute(select(runs.c.exclusion_lists).where(runs.c.id == run_id)).scalar()
+            known = run_exclusion_lists(stored) or []
+            have = {(item["list"], item["version"]) for item in known}
+            added = [item for item in exclusion_list_records(connection, versions)
+                     if (item["list"], item["version"]) not in have]
+            if added:
+                merged = sorted(known + added, key=lambda item: (item["list"], item["version"]))
+                connection.execute(runs.update().where(runs.c.id == run_id).values(exclusion_lists=canonical_json(merged)))
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot record the run's new exclusion lists: {one_line(exc)}") from None
 
 
 def run_exclusion_lists(stored: str | None) -> list[dict] | None:

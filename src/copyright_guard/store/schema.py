@@ -87,6 +87,9 @@ runs = Table(
     # key (C2SP signed-note vkey). NULL: a run recorded before revision 0006.
     Column("record_hash", HASH),
     Column("log_key", Text),
+    # Revision 0007: the name of the crawl the run is one worker of (docs/distributed.md); NULL
+    # for a run with no crawl name. Each worker's run keeps its own hash chain.
+    Column("crawl", Text, index=True),
 )
 
 decisions = Table(

@@ -1,7 +1,7 @@
 """Audit integrity: run record hashes, signed Merkle checkpoints, append-only audit tables.
 
 Revision ID: 0006_audit_integrity
-Revises: 0004_run_exclusion_lists
+Revises: 0005_proof_of_collection
 
 - ``runs.record_hash``: sha256 of the run's canonical record (store/chain.py ``run_record_hash``);
   the run's first decision links to it, so editing the run's metadata breaks the chain. NULL for

@@ -1,0 +1,1 @@
+"""One compliant crawl on many workers and machines (docs/distributed.md)."""
