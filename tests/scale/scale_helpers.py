@@ -24,6 +24,7 @@ def write_policy(directory: Path, **cache) -> Path:
     text = text.replace("https://example.invalid/copyright-guard; compliance@example.invalid",
                         "https://crawler.test/bot; bot@crawler.test")
     text = text.replace('contact_email = "copyright@example.invalid"', 'contact_email = "copyright@crawler.test"')
+    text = text.replace('operator_name = "Example AI Lab"', 'operator_name = "Scale Test Operator"')
     for key, value in cache.items():
         lines = [line for line in text.splitlines() if not line.startswith(f"{key} ")]
         text = "\n".join(lines).replace("[cache]\n", f"[cache]\n{key} = {value}\n") + "\n"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
@@ -9,7 +11,8 @@ from copyright_guard.cli import main
 
 
 def run(*args):
-    result = CliRunner().invoke(main, ["crawl", "--url", "http://127.0.0.1:9/", *args])
+    policy = Path(__file__).resolve().parents[1] / "data" / "policies" / "identity.toml"  # a concrete identity
+    result = CliRunner().invoke(main, ["crawl", "--url", "http://127.0.0.1:9/", "--policy", str(policy), *args])
     return result.exit_code, result.output.strip()
 
 

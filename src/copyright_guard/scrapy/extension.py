@@ -237,8 +237,7 @@ class AuditExtension:
 
     def _check_lists(self) -> None:
         """Poll for changed exclusion lists (off the reactor thread); a change replaces the index
-        every later decision is checked against, and the run records the new versions. Log first,
-        then act: the versions are recorded before the index is swapped in."""
+        every later decision is checked against (the decisions it denies cite the new versions)."""
         if self._lists_checking or self.engine is None:
             return
         from twisted.internet.threads import deferToThread
@@ -248,14 +247,13 @@ class AuditExtension:
         deferred.addCallbacks(self._lists_reloaded, self._lists_failed)
 
     def _reload_lists(self):
-        from ..store.runs import add_run_exclusion_lists
-
         state = self._index_state()
         if state == self._lists_state:
             return None
-        index = self._load_exclusions()
-        add_run_exclusion_lists(self.engine, self.run_id, index.versions)
-        return state, index
+        # The run record is append-only and covered by the chain (revision 0006), so the versions
+        # that come into force mid-run are not written into it: every decision they deny cites its
+        # list, version and sha256 in its reasons, and the log line below names them.
+        return state, self._load_exclusions()
 
     def _lists_reloaded(self, result) -> None:
         self._lists_checking = False

@@ -64,6 +64,8 @@ class GuardSettings:
     log_key: str | None = None  # the checkpoint signer's key file; None: the default place (store/keys.py)
     checkpoint_every: int = 10_000
     checkpoint_seconds: float = 60.0
+    redis_url: str | None = None  # one crawl on many workers (docs/distributed.md)
+    crawl_name: str | None = None
 
 
 def request_signer(policy: Policy, settings: BaseSettings | None = None) -> RequestSigner | None:
@@ -75,8 +77,6 @@ def request_signer(policy: Policy, settings: BaseSettings | None = None) -> Requ
         return signer_for_policy(policy, requests_per_slot=max(per_slot, 1))
     except SigningKeyError as exc:
         raise SettingsError(f"COPYRIGHT_GUARD_POLICY: {exc}") from None
-    redis_url: str | None = None
-    crawl_name: str | None = None
 
 
 def _bool(settings: BaseSettings, name: str) -> bool:

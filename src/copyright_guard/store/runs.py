@@ -112,24 +112,6 @@ def exclusion_list_records(connection, versions: Mapping[str, int]) -> list[dict
             for r in (found[key] for key in sorted(found))]
 
 
-def add_run_exclusion_lists(engine: Engine, run_id: str, versions: Mapping[str, int]) -> None:
-    """Add list versions that came into force while the run was going (a list imported, changed
-    or extended by an upheld complaint mid-crawl) to the run's record: every version any decision
-    of the run was checked against stays named there, each with its hash and entry count."""
-    try:
-        with engine.begin() as connection:
-            stored = connection.execute(select(runs.c.exclusion_lists).where(runs.c.id == run_id)).scalar()
-            known = run_exclusion_lists(stored) or []
-            have = {(item["list"], item["version"]) for item in known}
-            added = [item for item in exclusion_list_records(connection, versions)
-                     if (item["list"], item["version"]) not in have]
-            if added:
-                merged = sorted(known + added, key=lambda item: (item["list"], item["version"]))
-                connection.execute(runs.update().where(runs.c.id == run_id).values(exclusion_lists=canonical_json(merged)))
-    except SQLAlchemyError as exc:
-        raise StoreError(f"cannot record the run's new exclusion lists: {one_line(exc)}") from None
-
-
 def run_exclusion_lists(stored: str | None) -> list[dict] | None:
     """The stored ``runs.exclusion_lists`` text as a list; None for a run that did not record them."""
     return json.loads(stored) if stored is not None else None
