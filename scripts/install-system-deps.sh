@@ -33,7 +33,7 @@ if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432
   echo "starting PostgreSQL..." >&2
   if command -v pg_lsclusters >/dev/null 2>&1; then
     pg_lsclusters --no-header | while read -r version name _; do
-      $SUDO pg_ctlcluster "$version" "$name" start >/dev/null 2>&1 || true
+      $SUDO pg_ctlcluster --skip-systemctl-redirect "$version" "$name" start >/dev/null 2>&1 || true
     done
   fi
   pg_isready -q -h 127.0.0.1 -p 5432 || $SUDO service postgresql start >/dev/null 2>&1 || true
