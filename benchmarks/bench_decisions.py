@@ -30,7 +30,7 @@ from protego import Protego
 from copyright_guard.core.evaluate import SiteView, evaluate
 from copyright_guard.core.model import Evidence, SiteFile, SiteFileStatus, sha256_hex
 from copyright_guard.core.policy import load_policy
-from copyright_guard.core.robots import parse_robots, robots_reasons
+from copyright_guard.core.robots.rules import parse_robots, robots_reasons
 from copyright_guard.core.urls import parse_target
 
 ORIGIN = "https://www.news.example"

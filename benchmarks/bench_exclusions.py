@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from copyright_guard.core.exclusions import ExclusionEntry, ExclusionIndex  # noqa: E402
+from copyright_guard.core.lists.exclusions import ExclusionEntry, ExclusionIndex  # noqa: E402
 from copyright_guard.core.urls import parse_target  # noqa: E402
 
 NOW = datetime(2026, 11, 23, tzinfo=timezone.utc)

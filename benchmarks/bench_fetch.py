@@ -24,7 +24,7 @@ import httpx
 
 from copyright_guard.core.evaluate import evaluate
 from copyright_guard.core.policy import Policy, parse_policy
-from copyright_guard.core.robots import parse_robots
+from copyright_guard.core.robots.rules import parse_robots
 from copyright_guard.demo.server import MultiOriginServer, Route
 from copyright_guard.fetch.cache import SiteFileCache
 from copyright_guard.fetch.http import HttpxTransport

@@ -33,10 +33,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_post_fetch import html_page, jpeg_with_xmp  # noqa: E402 - the same realistic inputs
 
-from copyright_guard.core import assets, html, location, robots  # noqa: E402
+from copyright_guard.core import robots  # noqa: E402
+from copyright_guard.core.signals import assets, html, location
 from copyright_guard.core.evaluate import SiteView, evaluate  # noqa: E402
 from copyright_guard.core.model import Evidence, ResponseView, SiteFile, SiteFileStatus  # noqa: E402
-from copyright_guard.core.parsers import parser_for  # noqa: E402
+from copyright_guard.core.signals.parsers import parser_for  # noqa: E402
 from copyright_guard.core.policy import load_policy  # noqa: E402
 from copyright_guard.core.urls import parse_target  # noqa: E402
 

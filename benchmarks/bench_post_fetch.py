@@ -23,12 +23,12 @@ import time
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from copyright_guard.core import access, assets, html
-from copyright_guard.core.embedded import embedded_signals
+from copyright_guard.core.signals import access, assets, html
+from copyright_guard.core.embedded.scan import embedded_signals
 from copyright_guard.core.evaluate import SiteView, evaluate
 from copyright_guard.core.model import Evidence, ResponseView, SiteFile, SiteFileStatus
 from copyright_guard.core.policy import load_policy
-from copyright_guard.core.robots import parse_robots
+from copyright_guard.core.robots.rules import parse_robots
 from copyright_guard.core.urls import parse_target
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)

@@ -31,7 +31,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 
 from sqlalchemy import Engine
 
-from .core.complaints import EMAIL_RE
+from .core.complaints.workflow import EMAIL_RE
 from .core.files import InputFileError, open_input_file
 from .store import outbox
 from .store.outbox import OutboxMessage

@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from .core.evaluate import EMPTY_SITE, evaluate
-from .core.exclusions import ExclusionIndex
+from .core.lists.exclusions import ExclusionIndex
 from .core.model import Decision, Effect
 from .core.policy import Policy
 from .core.urls import URLError, parse_target

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from copyright_guard import notify
-from copyright_guard.core import complaints as wf
+from copyright_guard.core.complaints import workflow as wf
 from copyright_guard.core.policy import load_policy
 from copyright_guard.store import complaints as store
 from copyright_guard.store import outbox

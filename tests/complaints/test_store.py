@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from copyright_guard.core import complaints as wf
+from copyright_guard.core.complaints import workflow as wf
 from copyright_guard.core.model import Decision, Stage, Verdict
 from copyright_guard.core.policy import load_policy
 from copyright_guard.store import complaints as store

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from copyright_guard.core import complaints as wf
-from copyright_guard.core.complaints import Status, WorkflowError
+from copyright_guard.core.complaints import workflow as wf
+from copyright_guard.core.complaints.workflow import Status, WorkflowError
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
@@ -321,7 +321,7 @@ def test_figures_per_period_with_median_time_to_decision():
 
 
 def test_emails_owed_at_each_status():
-    from copyright_guard.core.complaint_messages import message_for
+    from copyright_guard.core.complaints.messages import message_for
 
     c = received()
     assert message_for(c, "", operator_name="Lab", contact_email="c@lab.example") is None

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from copyright_guard.core import ai_txt, aipref, content_signal, robots_meta, tdmrep
-from copyright_guard.core.location import content_signal_lines
+from copyright_guard.core.signals import ai_txt, aipref, content_signal, robots_meta, tdmrep
+from copyright_guard.core.signals.location import content_signal_lines
 from copyright_guard.core.evaluate import SiteView, evaluate
-from copyright_guard.core.html import scan_html
+from copyright_guard.core.signals.html import scan_html
 from copyright_guard.core.model import Evidence, SiteFile, SiteFileStatus, Value, sha256_hex
-from copyright_guard.core.parsers import parser_for
+from copyright_guard.core.signals.parsers import parser_for
 from copyright_guard.core.policy import load_policy
-from copyright_guard.core.robots import parse_robots
+from copyright_guard.core.robots.rules import parse_robots
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 TDMREP = json.loads((DATA / "tdmrep" / "derived_cases.json").read_text())

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from copyright_guard.core.robots import parse_robots
+from copyright_guard.core.robots.rules import parse_robots
 from copyright_guard.core.urls import URLError, parse_target
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,7 +140,7 @@ def test_valid_product_tokens_match_the_policy_rule(case):
 
 @pytest.mark.parametrize("case", AUX["maybe_escape_pattern"]["cases"], ids=lambda c: c["pattern"])
 def test_pattern_escaping(case):
-    from copyright_guard.core.robots_match import canonical
+    from copyright_guard.core.robots.match import canonical
 
     assert canonical(case["pattern"]) == case["expected"]
 

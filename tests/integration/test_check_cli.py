@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from copyright_guard.core.exclusions import ExclusionEntry, ExclusionIndex
+from copyright_guard.core.lists.exclusions import ExclusionEntry, ExclusionIndex
 from copyright_guard.core.policy import Policy
 from copyright_guard.demo.server import Route
 from copyright_guard.fetch.http import HttpxTransport

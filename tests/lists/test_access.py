@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from copyright_guard.core.access import access_reasons, is_login_url
+from copyright_guard.core.signals.access import access_reasons, is_login_url
 from copyright_guard.core.evaluate import evaluate
 from copyright_guard.core.model import Effect, ResponseView, Verdict
 from copyright_guard.core.policy import parse_policy

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from copyright_guard.core.exclusions import EntryError, ExclusionEntry, ExclusionIndex, normalise_entry
+from copyright_guard.core.lists.exclusions import EntryError, ExclusionEntry, ExclusionIndex, normalise_entry
 from copyright_guard.core.model import Effect
 from copyright_guard.core.urls import parse_target
 

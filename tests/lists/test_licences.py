@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from copyright_guard.core.licences import LICENSABLE_CODES, apply_licences, source_matcher
+from copyright_guard.core.signals.licences import LICENSABLE_CODES, apply_licences, source_matcher
 from copyright_guard.core.model import Effect, Reason
 from copyright_guard.core.policy import PolicyError, parse_policy
 from copyright_guard.core.urls import parse_target
@@ -141,7 +141,7 @@ def test_evaluate_lifts_a_peer_block_for_a_licensed_origin_but_not_our_own_block
 
     from copyright_guard.core.evaluate import SiteView, evaluate
     from copyright_guard.core.model import Evidence, SiteFile, SiteFileStatus, Verdict
-    from copyright_guard.core.robots import parse_robots
+    from copyright_guard.core.robots.rules import parse_robots
 
     def site(body: bytes) -> SiteView:
         robots = SiteFile("robots.txt", "https://news.example", SiteFileStatus.PARSED,

@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from copyright_guard.core import list_files
-from copyright_guard.core.list_files import ListDefaults, ListFileError, parse_list_file
+from copyright_guard.core.lists import files as list_files
+from copyright_guard.core.lists.files import ListDefaults, ListFileError, parse_list_file
 
 CSV = b"""domain,authority,jurisdiction,reference,listed_at,delisted_at
 bad.example,Arcom,FR,https://arcom.example/decision/2025-17,2025-03-01,
@@ -170,7 +170,7 @@ def test_a_missing_column_names_the_header_line_after_comments():
 
 
 def test_api_records_name_the_entry_number():
-    from copyright_guard.core.list_files import rows_from_records
+    from copyright_guard.core.lists.files import rows_from_records
 
     records = [(None, {"entry": "a.example", "authority": "A", "reference": "1"}),
                (None, {"entry": "A.example.", "authority": "A", "reference": "2"})]

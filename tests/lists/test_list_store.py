@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
 from copyright_guard.core.evaluate import evaluate
-from copyright_guard.core.list_files import ListDefaults, ListFileError, parse_list_file
+from copyright_guard.core.lists.files import ListDefaults, ListFileError, parse_list_file
 from copyright_guard.core.model import Decision, Reason, Stage, Verdict
 from copyright_guard.core.policy import load_policy, parse_policy
 from copyright_guard.core.urls import parse_target

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from copyright_guard import recheck
-from copyright_guard.core import complaints as wf
+from copyright_guard.core.complaints import workflow as wf
 from copyright_guard.core.policy import load_policy
 from copyright_guard.demo.server import MultiOriginServer, Route
 from copyright_guard.rechecker import PURGE_FIELDS, PurgeSummary, write_purge_list

@@ -12,7 +12,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
-from copyright_guard.core.exclusions import ExclusionEntry, ExclusionIndex
+from copyright_guard.core.lists.exclusions import ExclusionEntry, ExclusionIndex
 from copyright_guard.core.policy import load_policy
 from copyright_guard.scrapy import (
     DECISION_ID_META,

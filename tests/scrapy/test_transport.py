@@ -10,7 +10,7 @@ from scrapy.exceptions import StopDownload
 from scrapy.http import Response, TextResponse
 from twisted.internet.error import ConnectionRefusedError
 
-from copyright_guard.core.exclusions import ExclusionEntry, ExclusionIndex
+from copyright_guard.core.lists.exclusions import ExclusionEntry, ExclusionIndex
 from copyright_guard.core.model import SiteFileStatus
 from copyright_guard.core.policy import load_policy
 from copyright_guard.scrapy.transport import SITE_FILE_META, EngineSiteFiles

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from sqlalchemy import inspect, select, text
 
 from copyright_guard.cli import main
-from copyright_guard.core.list_files import parse_list_file
+from copyright_guard.core.lists.files import parse_list_file
 from copyright_guard.store import DecisionWriter, StoreError, connect, start_run
 from copyright_guard.store.audit import explain, list_runs
 from copyright_guard.store.db import HEAD_REVISION, VERSION_TABLE, alembic_config, create

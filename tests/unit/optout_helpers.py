@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from copyright_guard.core.evaluate import SiteView, evaluate
 from copyright_guard.core.model import Evidence, ResponseView, SiteFile, SiteFileStatus, sha256_hex
-from copyright_guard.core.parsers import parser_for
+from copyright_guard.core.signals.parsers import parser_for
 from copyright_guard.core.policy import load_policy, parse_policy
 
 ORIGIN = "https://example.com"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from optout_helpers import decide, ev, policy, site_file
 
-from copyright_guard.core import ai_txt
+from copyright_guard.core.signals import ai_txt
 from copyright_guard.core.evaluate import SiteView
 from copyright_guard.core.model import Effect, Value
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from optout_helpers import decide, ev, response, site_file
 
-from copyright_guard.core import aipref
+from copyright_guard.core.signals import aipref
 from copyright_guard.core.evaluate import SiteView
 from copyright_guard.core.model import Effect, Value
-from copyright_guard.core.robots import parse_robots
+from copyright_guard.core.robots.rules import parse_robots
 
 R, A, U = Value.RESERVED, Value.ALLOWED, Value.UNKNOWN
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from optout_helpers import decide, policy, response
 
-from copyright_guard.core import assets
+from copyright_guard.core.signals import assets
 from copyright_guard.core.model import Effect, Evidence
 from copyright_guard.core.urls import parse_target
 
@@ -82,7 +82,7 @@ def test_random_input_never_raises(now):
     """Every opt-out parser on random bytes and mutated real inputs: a result, never an exception."""
     import random
 
-    from copyright_guard.core import ai_txt, aipref, content_signal, html, robots_meta, rsl, tdmrep
+    from copyright_guard.core.signals import ai_txt, aipref, content_signal, html, robots_meta, rsl, tdmrep
 
     rng = random.Random(20261123)
     seeds = [b'[{"location": "/", "tdm-reservation": 1}]', b"User-agent: *\nDisallow: *.jpg\n",

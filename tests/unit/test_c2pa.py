@@ -1,4 +1,4 @@
-"""C2PA / CAWG training-and-data-mining assertions (core/c2pa.py, core/jumbf.py).
+"""C2PA / CAWG training-and-data-mining assertions (core/embedded/c2pa.py, core/embedded/jumbf.py).
 
 Each behaviour is checked with both readers: c2pa-python (the ``c2pa`` extra; installed with the
 dev extra, skipped if absent) and the built-in JUMBF + CBOR reader used when it is not installed.
@@ -13,8 +13,8 @@ from pathlib import Path
 import cbor2
 import pytest
 
-from copyright_guard.core import c2pa, jumbf
-from copyright_guard.core.asset_evidence import AssetEvidence
+from copyright_guard.core.embedded import c2pa, jumbf
+from copyright_guard.core.embedded.evidence import AssetEvidence
 from copyright_guard.core.model import ResponseView, Value, sha256_hex
 
 ASSETS = Path(__file__).resolve().parents[1] / "data" / "assets"

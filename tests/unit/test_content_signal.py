@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from optout_helpers import decide, ev, policy, site_file
 
-from copyright_guard.core import content_signal
+from copyright_guard.core.signals import content_signal
 from copyright_guard.core.evaluate import SiteView
 from copyright_guard.core.model import Value
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from copyright_guard.core import c2pa, embedded, jpeg
-from copyright_guard.core.embedded import asset_kind, embedded_signals
+from copyright_guard.core.embedded import c2pa, jpeg, scan as embedded
+from copyright_guard.core.embedded.scan import asset_kind, embedded_signals
 from copyright_guard.core.evaluate import evaluate
 from copyright_guard.core.model import Effect, ResponseView, Signal, Stage, Value, Verdict
 from copyright_guard.core.policy import load_policy, parse_policy
@@ -237,7 +237,8 @@ def test_unreadable_metadata_is_a_note_by_default_and_a_deny_when_the_policy_say
 
 def test_every_category_emitted_is_in_the_purpose_table():
     # The contract with core/purposes.py: a category it does not know would silently cover nothing.
-    from copyright_guard.core import purposes, xmp
+    from copyright_guard.core import purposes
+    from copyright_guard.core.embedded import xmp
 
     emitted = [("iptc", key) for key, value in xmp.DMI_VALUES.items() if value is not Value.UNKNOWN]
     emitted += [("c2pa", entry) for entry in c2pa.ENTRIES] + [("tdmrep", "tdm-reservation")]

@@ -1,4 +1,4 @@
-"""TDMRep in EPUB 2 / EPUB 3 package metadata (core/epub.py), from the W3C spec examples."""
+"""TDMRep in EPUB 2 / EPUB 3 package metadata (core/embedded/epub.py), from the W3C spec examples."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from copyright_guard.core import epub
-from copyright_guard.core.asset_evidence import AssetEvidence
+from copyright_guard.core.embedded import epub
+from copyright_guard.core.embedded.evidence import AssetEvidence
 from copyright_guard.core.model import ResponseView, Value, sha256_hex
 
 ASSETS = Path(__file__).resolve().parents[1] / "data" / "assets"

@@ -386,7 +386,7 @@ def test_feeding_a_finished_fetch_is_an_error_and_result_before_the_end_too():
 
 
 def test_the_real_parser_is_used_by_default():
-    from copyright_guard.core import robots
+    from copyright_guard.core.robots import rules as robots
 
     if not hasattr(robots, "parse_robots"):
         pytest.skip("core.robots.parse_robots has not landed yet")

@@ -1,4 +1,4 @@
-"""core/html.py: the fast head scanner shared by the opt-out and paywall checks."""
+"""core/signals/html.py: the fast head scanner shared by the opt-out and paywall checks."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from copyright_guard.core import html
+from copyright_guard.core.signals import html
 from copyright_guard.core.evaluate import evaluate
-from copyright_guard.core.html import scan_html
+from copyright_guard.core.signals.html import scan_html
 from copyright_guard.core.model import ResponseView
 from copyright_guard.core.policy import load_policy
 

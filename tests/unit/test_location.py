@@ -9,7 +9,7 @@ from datetime import timedelta
 from optout_helpers import decide, policy, site_file
 
 from copyright_guard.core.evaluate import SiteView
-from copyright_guard.core.location import location_signals
+from copyright_guard.core.signals.location import location_signals
 from copyright_guard.core.model import Evidence, SiteFile, SiteFileStatus, sha256_hex
 from copyright_guard.core.urls import parse_target
 

@@ -17,17 +17,17 @@ from urllib.parse import quote, quote_from_bytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from copyright_guard.core import aipref, content_signal, robots_meta, rsl
-from copyright_guard.core.ai_txt import parse_ai_txt
+from copyright_guard.core.signals import aipref, content_signal, robots_meta, rsl
+from copyright_guard.core.signals.ai_txt import parse_ai_txt
 from copyright_guard.core.evaluate import SiteView, evaluate
-from copyright_guard.core.html import scan_html
+from copyright_guard.core.signals.html import scan_html
 from copyright_guard.core.model import ResponseView
 from copyright_guard.core.policy import load_policy
-from copyright_guard.core.robots import parse_robots
-from copyright_guard.core.robots_match import canonical_path
-from copyright_guard.core.tdmrep import parse_tdmrep_file
+from copyright_guard.core.robots.rules import parse_robots
+from copyright_guard.core.robots.match import canonical_path
+from copyright_guard.core.signals.tdmrep import parse_tdmrep_file
 from copyright_guard.core.urls import URLError, parse_target
-from copyright_guard.core.xmp import find_packets
+from copyright_guard.core.embedded.xmp import find_packets
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "scrapy"))
 from helpers import site_view  # noqa: E402

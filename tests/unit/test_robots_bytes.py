@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from copyright_guard.core.robots import parse_robots
+from copyright_guard.core.robots.rules import parse_robots
 from copyright_guard.core.urls import parse_target
 
 

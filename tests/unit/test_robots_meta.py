@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from optout_helpers import codes, decide, ev, policy, response
 
-from copyright_guard.core import robots_meta
+from copyright_guard.core.signals import robots_meta
 
 
 @pytest.mark.parametrize(("value", "expected"), [

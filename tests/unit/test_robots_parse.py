@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from copyright_guard.core.robots import parse_robots
+from copyright_guard.core.robots.rules import parse_robots
 
 
 def group(text: str | bytes, token: str):

@@ -10,7 +10,7 @@ import pytest
 from copyright_guard.core.evaluate import SiteView, evaluate
 from copyright_guard.core.model import Effect, Evidence, SiteFile, SiteFileStatus, sha256_hex
 from copyright_guard.core.policy import load_policy, parse_policy
-from copyright_guard.core.robots import parse_robots, robots_reasons
+from copyright_guard.core.robots.rules import parse_robots, robots_reasons
 from copyright_guard.core.urls import parse_target
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from optout_helpers import decide, ev, policy, response, site_file
 
-from copyright_guard.core import rsl
+from copyright_guard.core.signals import rsl
 from copyright_guard.core.evaluate import SiteView
 from copyright_guard.core.model import Effect, Value
 

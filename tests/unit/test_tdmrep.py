@@ -7,7 +7,7 @@ import json
 import pytest
 from optout_helpers import decide, ev, response, site_file
 
-from copyright_guard.core import tdmrep
+from copyright_guard.core.signals import tdmrep
 from copyright_guard.core.evaluate import SiteView
 from copyright_guard.core.model import Effect, Signal, Value
 

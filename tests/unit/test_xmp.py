@@ -1,4 +1,4 @@
-"""XMP packets in any file: IPTC/PLUS plus:DataMining and TDMRep tdm:reservation (core/xmp.py)."""
+"""XMP packets in any file: IPTC/PLUS plus:DataMining and TDMRep tdm:reservation (core/embedded/xmp.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from copyright_guard.core import xmp
-from copyright_guard.core.asset_evidence import AssetEvidence
+from copyright_guard.core.embedded import xmp
+from copyright_guard.core.embedded.evidence import AssetEvidence
 from copyright_guard.core.model import ResponseView, Value, sha256_hex
 
 ASSETS = Path(__file__).resolve().parents[1] / "data" / "assets"

@@ -9,7 +9,7 @@ import pytest
 from portal_helpers import FORM, advance_to, api_body, csrf_of, submit_api, submit_form
 from starlette.routing import Mount
 
-from copyright_guard.core import complaints as wf
+from copyright_guard.core.complaints import workflow as wf
 from copyright_guard.store import complaints as store
 from copyright_guard.store.complaints_export import csv_cell, to_csv
 from copyright_guard.web import security

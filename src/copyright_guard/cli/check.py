@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from ..core.exclusions import ExclusionIndex
+from ..core.lists.exclusions import ExclusionIndex
 from ..core.model import PURPOSES, Effect, Evidence, Reason
 from ..core.policy import Policy
 from ..core.urls import URLError, parse_target

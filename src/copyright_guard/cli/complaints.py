@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from ..core import complaints as wf
+from ..core.complaints import workflow as wf
 from ..core.files import InputFileError, read_input_file
 from ..core.text import problems_line
 from ..store import complaints as store

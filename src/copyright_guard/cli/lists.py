@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from ..core.files import InputFileError, open_input_file
-from ..core.list_files import FORMATS, MAX_BYTES, ListDefaults, ListFileError, parse_list_file
+from ..core.lists.files import FORMATS, MAX_BYTES, ListDefaults, ListFileError, parse_list_file
 from ..core.text import has_hidden_characters
 from ..store import lists as store
 from .db import db_option, open_engine

@@ -21,12 +21,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from . import access, assets, licences, location, robots
+from .robots import rules as robots
+from .signals import access, assets, licences, location
 from .content import content_facts
-from .embedded import asset_kind
-from .html import is_html
-from .exclusions import ExclusionIndex
-from .html import scan_html
+from .embedded.scan import asset_kind
+from .signals.html import is_html
+from .lists.exclusions import ExclusionIndex
+from .signals.html import scan_html
 from .model import (
     Decision,
     Effect,
@@ -68,7 +69,7 @@ class SiteView:
 EMPTY_SITE = SiteView()
 
 # Reason-code prefix and the policy switch governing each unreachable optional site-wide file
-# (robots.txt is fixed by RFC 9309 §2.3.1.4 and handled in core/robots.py).
+# (robots.txt is fixed by RFC 9309 §2.3.1.4 and handled in core/robots/rules.py).
 _UNREACHABLE_RULE = {
     "tdmrep.json": ("tdmrep", "tdmrep_unreachable"),
     "ai.txt": ("ai-txt", "ai_txt_unreachable"),
@@ -117,8 +118,8 @@ def examined_sources(response: ResponseView, policy: Policy) -> tuple[str, ...]:
 
     ``headers`` (always: the reservation headers and the status), ``html-meta`` for an HTML body,
     ``embedded-metadata:<KIND>`` when the policy reads embedded metadata and the body is an asset
-    kind core/embedded.py scans (JPEG, PNG, PDF, EPUB, ...), ``access-restrictions`` when the
-    policy checks them (core/access.py).
+    kind core/embedded/scan.py scans (JPEG, PNG, PDF, EPUB, ...), ``access-restrictions`` when the
+    policy checks them (core/signals/access.py).
     """
     found = ["headers"]
     content_type = response.content_type

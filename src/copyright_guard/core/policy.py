@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .exclusions import LIST_NAME_RE
+from .lists.exclusions import LIST_NAME_RE
 from .files import InputFileError, read_input_file
 from .model import PURPOSES, sha256_hex
 from .text import has_hidden_characters, problems_line
@@ -46,7 +46,7 @@ def _free_text(value: str) -> str:
 
 
 def _product_token(value: str) -> str:
-    # robots.txt user-agent lines are read as such a token (core/robots.py): any other token could
+    # robots.txt user-agent lines are read as such a token (core/robots/rules.py): any other token could
     # never match a group, so a reservation aimed at it would silently not be seen.
     if not PRODUCT_TOKEN_RE.fullmatch(value):
         raise ValueError(f"{value!r} is not a product token: letters, '-' and '_' only (RFC 9309 §2.2.1)")
@@ -231,7 +231,7 @@ class Licence(_Section):
     @field_validator("source")
     @classmethod
     def _source_is_origin_or_pattern(cls, value: str) -> str:
-        from .licences import LicenceSourceError, source_matcher
+        from .signals.licences import LicenceSourceError, source_matcher
 
         try:
             source_matcher(value)

@@ -67,7 +67,7 @@ _TABLE: dict[str, dict[str, frozenset[str]]] = {
         "search": frozenset({"search"}),
     },
     # DeviantArt / Spawning conventions in X-Robots-Tag and <meta name="robots">. noimageai only
-    # reaches this table for image responses (core/assets.py decides what an image is).
+    # reaches this table for image responses (core/signals/assets.py decides what an image is).
     "robots-meta": {"noai": AI, "noimageai": AI},
     # A robots.txt block for a well-known AI-training crawler (the category is the token).
     "peer-token": {"*": TRAINING | {"tdm"}},

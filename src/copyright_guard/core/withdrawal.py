@@ -25,7 +25,7 @@ COMPLAINT_UPHELD = "complaint.upheld"
 @dataclass(frozen=True, slots=True)
 class UpheldTarget:
     """One URL or domain target of an upheld complaint (``kind`` is ``"url"`` or ``"domain"``;
-    ``value`` normalised as core/complaints.py stores it: origin + RFC 9309 path, or a domain)."""
+    ``value`` normalised as core/complaints/workflow.py stores it: origin + RFC 9309 path, or a domain)."""
 
     reference: str
     kind: str

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..core.evaluate import EMPTY_SITE, SiteView, evaluate
-from ..core.exclusions import ExclusionIndex
+from ..core.lists.exclusions import ExclusionIndex
 from ..core.model import Decision, Reason, ResponseView, SiteFileStatus, Stage, Verdict
 from ..core.policy import Policy
 from ..core.urls import URLError, parse_target

@@ -25,7 +25,7 @@ from typing import Protocol
 from urllib.parse import urljoin
 
 from ..core.evaluate import SiteView
-from ..core.exclusions import ExclusionIndex
+from ..core.lists.exclusions import ExclusionIndex
 from ..core.model import SiteFile, SiteFileStatus
 from ..core.policy import Policy
 from ..core.urls import URLError, parse_target

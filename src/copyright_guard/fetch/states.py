@@ -39,7 +39,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 
 from ..core.model import Evidence, SiteFile, SiteFileStatus, sha256_hex
-from ..core.parsers import SITE_FILE_PATHS, parser_for
+from ..core.signals.parsers import SITE_FILE_PATHS, parser_for
 from ..core.policy import Policy
 
 __all__ = ["FetchOutcome", "SiteFileFetch", "parse_body", "redirect_target", "site_file_url", "one_line"]

@@ -45,7 +45,7 @@ from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
 
 from ..core.evaluate import EMPTY_SITE, evaluate
-from ..core.exclusions import ExclusionIndex
+from ..core.lists.exclusions import ExclusionIndex
 from ..core.model import Decision, ResponseView, Verdict
 from ..core.policy import Policy
 from ..core.urls import URLError, parse_target
@@ -203,7 +203,7 @@ class CopyrightGuardMiddleware:
             origin = ""
         site = self.site_files.latest(origin) or EMPTY_SITE
         # The URL first asked for and where the answer came from: a redirect to a login page is a
-        # login wall (core/access.py), visible only if both are given.
+        # login wall (core/signals/access.py), visible only if both are given.
         redirects = request.meta.get("redirect_urls")
         view = ResponseView(
             url=redirects[0] if redirects else url,

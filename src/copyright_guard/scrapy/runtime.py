@@ -14,7 +14,7 @@ import weakref
 from datetime import datetime, timezone
 from typing import Any
 
-from ..core.exclusions import ExclusionIndex
+from ..core.lists.exclusions import ExclusionIndex
 from ..core.model import SiteFile
 from .recorder import DecisionRecorder
 from .settings import GuardSettings, read_settings

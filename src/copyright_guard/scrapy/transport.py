@@ -40,7 +40,7 @@ from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet.defer import gatherResults
 
 from ..core.evaluate import SiteView
-from ..core.exclusions import ExclusionIndex
+from ..core.lists.exclusions import ExclusionIndex
 from ..core.model import SiteFile
 from ..core.policy import Policy
 from ..fetch.cache import SiteFileCache

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from ..core.complaints import Status, TargetKind
+from ..core.complaints.workflow import Status, TargetKind
 from ..core.policy import Policy, PolicyError, parse_policy
 from ..core.withdrawal import UpheldTarget
 from .audit import STREAM

@@ -1,6 +1,6 @@
 """Complaint persistence: intake, transitions with their history, actions, figures.
 
-Each function is one transaction. The workflow rules live in :mod:`copyright_guard.core.complaints`;
+Each function is one transaction. The workflow rules live in :mod:`copyright_guard.core.complaints.workflow`;
 this module loads a complaint, asks the core for the next state and its :class:`Event`, and writes
 both (plus any email owed, into the outbox) atomically.
 """
@@ -18,11 +18,11 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError
 
-from ..core import complaints as wf
-from ..core.complaint_messages import message_for, receipt_message
-from ..core.complaints import Complaint, ComplaintTarget, Event, ProposedExclusion, Status, Submission, WorkflowError
+from ..core.complaints import workflow as wf
+from ..core.complaints.messages import message_for, receipt_message
+from ..core.complaints.workflow import Complaint, ComplaintTarget, Event, ProposedExclusion, Status, Submission, WorkflowError
 from ..core.policy import Complaints as ComplaintRules
-from ..core.list_files import ListDefaults, ListFileError, rows_from_records
+from ..core.lists.files import ListDefaults, ListFileError, rows_from_records
 from ..core.model import sha256_hex
 from ..core.urls import registered_domain
 from . import audit, lists, outbox

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from ..core.exclusions import LIST_NAME_RE, ExclusionEntry, ExclusionIndex
-from ..core.list_files import ListDefaults, ListRow, ParsedList, rows_from_records
+from ..core.lists.exclusions import LIST_NAME_RE, ExclusionEntry, ExclusionIndex
+from ..core.lists.files import ListDefaults, ListRow, ParsedList, rows_from_records
 from ..core.model import sha256_hex
 from ..core.urls import URLError, parse_target, registered_domain
 from .chain import canonical_json, format_optional_time, format_time, parse_optional_time
@@ -140,7 +140,7 @@ def add_entries(engine: Engine, list_name: str, entries: Iterable[dict], *, now:
     ``entries`` are dicts with ``entry`` (or ``domain``), ``authority``, ``reference`` and optional
     ``kind``, ``jurisdiction``, ``listed_at``, ``delisted_at`` (datetime or ISO text); an entry
     without ``listed_at`` applies from ``now``. See :func:`extend` for entries already on the list.
-    Raises :class:`copyright_guard.core.list_files.ListFileError` (one line) for a bad entry.
+    Raises :class:`copyright_guard.core.lists.files.ListFileError` (one line) for a bad entry.
     """
     return extend(engine, list_name, entries, now=now, source=source).snapshot
 

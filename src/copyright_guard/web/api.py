@@ -13,12 +13,12 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBasic
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..core import complaints as wf
+from ..core.complaints import workflow as wf
 from ..store import complaints as store
 from ..store.complaints_export import to_json
 from . import security
 from .app import attachment_download, csv_download
-from ..core.complaint_messages import public_wording
+from ..core.complaints.messages import public_wording
 from .public import status_path
 
 # -- the error answers, as the handlers in app.py send them (issue 13: the schema said otherwise) --

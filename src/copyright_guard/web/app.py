@@ -26,8 +26,8 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
-from ..core import complaints as wf
-from ..core.complaint_messages import public_wording
+from ..core.complaints import workflow as wf
+from ..core.complaints.messages import public_wording
 from ..core.policy import Policy
 from ..store import complaints as store
 from ..store.complaints import ComplaintNotFound

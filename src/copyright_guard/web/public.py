@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from ..core import complaints as wf
+from ..core.complaints import workflow as wf
 from ..store import complaints as store
 from . import security
 from .app import render

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ..core import complaints as wf
+from ..core.complaints import workflow as wf
 from ..store import complaints as store
 from . import security
 from .app import attachment_download, csv_download, render

@@ -26,7 +26,7 @@ from fastapi import HTTPException, Request
 from starlette.datastructures import FormData
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..core.complaints import has_control_characters
+from ..core.complaints.workflow import has_control_characters
 from ..store import reviewers
 
 SESSION_LIFETIME = 8 * 3600  # seconds from login, whatever the activity (absolute timeout)

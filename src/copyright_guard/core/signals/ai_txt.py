@@ -20,9 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .model import Evidence, Signal, Value
-from .patterns import path_of
-from .robots_match import GroupMatcher, canonical_path
+from ..model import Evidence, Signal, Value
+from ..robots.patterns import path_of
+from ..robots.match import GroupMatcher, canonical_path
 
 VOCABULARY = "ai-txt"
 _RULES = {"allow", "disallow"}

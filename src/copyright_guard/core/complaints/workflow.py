@@ -19,8 +19,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import Enum
 
-from .exclusions import EntryError, normalise_entry
-from .urls import URLError, parse_target, registered_domain
+from ..lists.exclusions import EntryError, normalise_entry
+from ..urls import URLError, parse_target, registered_domain
 
 
 class _StrEnum(str, Enum):
@@ -533,7 +533,7 @@ EXCLUSION_KINDS = ("domain", "host")
 @dataclass(frozen=True, slots=True)
 class ProposedExclusion:
     """An exclusion-list entry an upheld complaint can add: a ``domain`` (that registered domain
-    and every name under it) or a ``host`` (that host only) - the kinds core/exclusions.py matches."""
+    and every name under it) or a ``host`` (that host only) - the kinds core/lists/exclusions.py matches."""
 
     kind: str  # "domain" | "host"
     value: str

@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from urllib.parse import urljoin, urlsplit
 
 from .html import HtmlHead, is_html, scan_html
-from .model import Effect, Evidence, Reason, ResponseView, sha256_hex
+from ..model import Effect, Evidence, Reason, ResponseView, sha256_hex
 
 RESTRICTED_STATUSES = {
     401: "Unauthorized (authentication required)",

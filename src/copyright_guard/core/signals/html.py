@@ -15,9 +15,9 @@ and ``<link>`` tags are; their attributes are decoded only when asked for:
   type;
 - ``json_ld`` (every ``<script type="application/ld+json">`` block in the window, not inside a
   comment) and ``itemprops`` (``(itemprop, content)`` of microdata in the window) for paywall
-  markup (schema.org ``isAccessibleForFree``; core/access.py), with ``contains_any(*spellings)`` as their
+  markup (schema.org ``isAccessibleForFree``; core/signals/access.py), with ``contains_any(*spellings)`` as their
   cheap pre-check. These read past the head, so they cost a pass over the window; they are
-  computed on first access only, and core/access.py reads them only when ``mentions`` says the
+  computed on first access only, and core/signals/access.py reads them only when ``mentions`` says the
   window has the property name at all.
 
 Comments, ``<script>`` and ``<style>`` contents are skipped, so a commented-out

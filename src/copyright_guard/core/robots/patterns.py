@@ -2,7 +2,7 @@
 TDMRep ``location``, AIPREF ``Content-Usage`` paths, RSL ``content@url`` and ai.txt rules.
 
 A path pattern matches from the first octet of the path (RFC 9309 §2.2.2); ``*`` matches any run
-of characters, a final ``$`` anchors the end. Both sides are canonicalised as core/robots_match.py
+of characters, a final ``$`` anchors the end. Both sides are canonicalised as core/robots/match.py
 does for robots.txt (``/café`` = ``/caf%C3%A9``). Specificity is the pattern's length in octets.
 """
 
@@ -15,8 +15,8 @@ from functools import lru_cache
 # One matcher for every source that borrows robots.txt matching, so tdmrep.json, ai.txt, RSL and
 # Content-Usage paths match exactly as Allow/Disallow do (canonical %-encoding, linear-time
 # atomic-group regexes even for hostile patterns such as "/*a*a*a*a*b").
-from .robots_match import canonical, canonical_path, pattern_regex
-from .urls import URLError, parse_target
+from .match import canonical, canonical_path, pattern_regex
+from ..urls import URLError, parse_target
 
 
 @dataclass(frozen=True, slots=True)

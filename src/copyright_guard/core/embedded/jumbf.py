@@ -12,7 +12,7 @@ Embedding (C2PA 2.x Annex A): JPEG splits the store over APP11 segments (JPEG XT
 box instance ``En``, sequence ``Z``; continuation segments repeat the box header), which
 :func:`manifest_store` reassembles; PNG (``caBX``), WebP (``C2PA``), TIFF, PDF and BMFF carry it
 contiguously, so a bounded search for a ``jumb`` box whose description says ``c2pa`` finds it.
-Nothing here verifies hashes or signatures: that is c2pa-python's job (see core/c2pa.py).
+Nothing here verifies hashes or signatures: that is c2pa-python's job (see core/embedded/c2pa.py).
 """
 
 from __future__ import annotations

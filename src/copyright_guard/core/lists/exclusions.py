@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from .model import Effect, Evidence, Reason
-from .urls import Target, URLError, is_public_suffix, normalise_host, registered_domain
+from ..model import Effect, Evidence, Reason
+from ..urls import Target, URLError, is_public_suffix, normalise_host, registered_domain
 
 # An exclusion list's name: store/lists.py enforces it on import, core/policy.py on [exclusions].
 LIST_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")

@@ -26,8 +26,8 @@ from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree as SafeET
 
-from .model import Evidence, Signal, Value
-from .patterns import PathPattern, compile_pattern, origin_of_pattern, path_of
+from ..model import Evidence, Signal, Value
+from ..robots.patterns import PathPattern, compile_pattern, origin_of_pattern, path_of
 
 VOCABULARY = "rsl"
 RSL_TYPE = "application/rsl+xml"

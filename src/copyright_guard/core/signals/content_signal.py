@@ -14,7 +14,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Callable
 
-from .model import Evidence, Signal, Value
+from ..model import Evidence, Signal, Value
 
 VOCABULARY = "content-signal"
 _VALUES = {"yes": Value.ALLOWED, "no": Value.RESERVED}

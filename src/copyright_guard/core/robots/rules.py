@@ -15,11 +15,11 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
-from .model import Effect, Evidence, Reason, SiteFile, SiteFileStatus
-from .policy import Policy
-from .purposes import covers
-from .robots_match import GroupMatcher, canonical_path
-from .urls import Target
+from ..model import Effect, Evidence, Reason, SiteFile, SiteFileStatus
+from ..policy import Policy
+from ..purposes import covers
+from .match import GroupMatcher, canonical_path
+from ..urls import Target
 
 # Directive names and the misspellings real files contain (the same set Google's robots.cc and
 # Protego accept; RFC 9309 §2.2.4 lets crawlers be lenient with records).

@@ -11,7 +11,7 @@ Two readers:
 - with the optional ``c2pa-python`` package (extra ``c2pa``), its ``c2pa.Reader`` reads the
   manifest and validates hashes and signatures; the validation state is quoted in the detail.
   Remote manifests and OCSP are never fetched (the core does no I/O).
-- without it, a built-in reader (core/jumbf.py + cbor2) reads the assertion from the embedded
+- without it, a built-in reader (core/embedded/jumbf.py + cbor2) reads the assertion from the embedded
   JUMBF store. It does NOT verify the claim signature or the asset hash; a reservation is honoured
   either way, since an unsigned "do not train" is still a rights holder's statement.
 A store that neither reader can read is recorded as unreadable ("c2pa-python not installed: C2PA
@@ -28,9 +28,9 @@ from functools import lru_cache
 
 import cbor2
 
-from .asset_evidence import AssetEvidence
+from .evidence import AssetEvidence
 from .jumbf import ASSERTION_STORE, MANIFEST, UPDATE_MANIFEST, JumbfError, manifest_store, might_carry_manifest, parse_superbox
-from .model import Signal, Value
+from ..model import Signal, Value
 
 LABELS = ("c2pa.training-mining", "cawg.training-mining")
 ENTRIES = ("ai_training", "ai_generative_training", "ai_inference", "data_mining")

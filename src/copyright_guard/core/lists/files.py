@@ -5,7 +5,7 @@ naming the file and the line (``arcom.csv line 7: duplicate entry bad.example (a
 so an operator can fix the file; nothing is imported unless the whole file is good.
 
 Fields (CSV columns, JSON keys): ``domain`` (a registered domain, a host, ``*.host`` or an IP
-address; see core/exclusions.py), ``authority``, ``jurisdiction``, ``reference``, ``listed_at``,
+address; see core/lists/exclusions.py), ``authority``, ``jurisdiction``, ``reference``, ``listed_at``,
 optional ``delisted_at`` and ``kind`` (``domain`` | ``host`` | ``ip``). ``authority`` and
 ``reference`` are required for every entry, from the file or from the defaults given with the
 import (a plain-text file has only the defaults). Dates are ISO 8601 (``2025-03-01`` or
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from .exclusions import KINDS, EntryError, normalise_entry
-from .text import problems_line
+from ..text import problems_line
 
 MAX_BYTES = 32 * 1024 * 1024  # far above any published list; a bigger file is a mistake or an attack
 MAX_ENTRIES = 250_000

@@ -24,8 +24,8 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from .asset_evidence import AssetEvidence
-from .model import Signal, Value
+from .evidence import AssetEvidence
+from ..model import Signal, Value
 
 MAX_XML_BYTES = 1024 * 1024
 MAX_ENTRIES = 100_000  # a ZIP central directory is parsed whole: refuse absurd archives

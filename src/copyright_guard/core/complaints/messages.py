@@ -5,7 +5,7 @@ Plain text only: nothing a complainant typed is ever interpreted as markup by a 
 
 from __future__ import annotations
 
-from .complaints import LABELS, OUTCOMES, Complaint, Status
+from .workflow import LABELS, OUTCOMES, Complaint, Status
 
 ACKNOWLEDGEMENT = "acknowledgement"
 DECISION = "decision"

@@ -20,7 +20,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Callable, Iterable
 
-from .model import Evidence, Signal, Value
+from ..model import Evidence, Signal, Value
 
 VOCABULARY = "robots-meta"
 DIRECTIVES = ("noai", "noimageai")

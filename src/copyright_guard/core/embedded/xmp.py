@@ -30,8 +30,8 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from .asset_evidence import AssetEvidence
-from .model import Signal, Value, sha256_hex
+from .evidence import AssetEvidence
+from ..model import Signal, Value, sha256_hex
 
 MAX_SCAN_BYTES = 16 * 1024 * 1024  # XMP sits in the first few KiB of most images; PDFs vary
 MAX_PACKETS = 4  # e.g. a JPEG's APP1 packet plus a PDF's document and page packets
@@ -118,7 +118,7 @@ def xmp_signals(data: bytes, asset: AssetEvidence, limit: int | None = None, con
     """Signals from every XMP packet in ``data``; malformed packets become unreadable signals.
 
     ``container`` names where ``data`` came from when it is not the asset itself (an inflated
-    PDF stream, see core/inflate.py); it is appended to every location."""
+    PDF stream, see core/embedded/inflate.py); it is appended to every location."""
     scan = find_packets(data, limit)
     inside = f" in {container}" if container else ""
     signals: list[Signal] = []

@@ -19,7 +19,7 @@ SITE_FILE_PATHS: dict[str, str] = {
 
 def parser_for(kind: str) -> Callable[[bytes], object]:
     if kind == "robots.txt":
-        from .robots import parse_robots
+        from ..robots.rules import parse_robots
 
         return parse_robots
     if kind == "tdmrep.json":

@@ -31,12 +31,12 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 from typing import TYPE_CHECKING
 
-from .model import Effect, Evidence, Reason
-from .urls import DEFAULT_PORTS, URLError, match_path, normalise_host, origin_of
+from ..model import Effect, Evidence, Reason
+from ..urls import DEFAULT_PORTS, URLError, match_path, normalise_host, origin_of
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .policy import Licence, Policy
-    from .urls import Target
+    from ..policy import Licence, Policy
+    from ..urls import Target
 
 # Reason codes that record a rights reservation (or a file that may hold one) - what a licence lifts.
 _RESERVATION_VOCABULARIES = ("aipref", "content-signal", "tdmrep", "ai-txt", "ai_txt", "rsl", "robots-meta", "iptc", "c2pa")

@@ -21,10 +21,10 @@ from typing import Callable, Iterable
 
 import http_sfv
 
-from .model import Evidence, Signal, Value
-from .patterns import PathPattern, compile_pattern
-from .robots_match import canonical_path
-from .purposes import known
+from ..model import Evidence, Signal, Value
+from ..robots.patterns import PathPattern, compile_pattern
+from ..robots.match import canonical_path
+from ..purposes import known
 
 VOCABULARY = "aipref"
 MAX_FIELD_BYTES = 8192  # draft-illyes-repext asks for >= 8 KiB; longer values are hostile

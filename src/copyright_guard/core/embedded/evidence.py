@@ -9,7 +9,7 @@ together later (README "Embedded asset metadata").
 
 from __future__ import annotations
 
-from .model import Evidence, ResponseView, Signal, Value, sha256_hex
+from ..model import Evidence, ResponseView, Signal, Value, sha256_hex
 
 SOURCE = "embedded metadata"
 

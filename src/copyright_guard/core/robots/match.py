@@ -27,7 +27,7 @@ import re
 from typing import Sequence
 from urllib.parse import quote
 
-from .urls import resolve_dots
+from ..urls import resolve_dots
 
 # Characters a match path keeps as they are (urls.match_path encodes everything else).
 _SAFE = "/%:@!$&'()*+,;=-._~?"

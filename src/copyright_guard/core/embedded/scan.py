@@ -1,13 +1,13 @@
 """Rights reservations embedded in a fetched asset (post-fetch; README "Embedded asset metadata").
 
-:func:`embedded_signals` is called by core/assets.py for every response, which applies TDMRep
+:func:`embedded_signals` is called by core/signals/assets.py for every response, which applies TDMRep
 precedence (file < header < HTML meta < embedded metadata) to the ``tdmrep`` signals made here.
 
 - images (JPEG, PNG, WebP, TIFF, GIF, AVIF/HEIF, SVG), video and audio: XMP ``plus:DataMining``
-  (core/xmp.py) and C2PA/CAWG training-mining assertions (core/c2pa.py);
+  (core/embedded/xmp.py) and C2PA/CAWG training-mining assertions (core/embedded/c2pa.py);
 - PDF: XMP ``tdm:reservation`` / ``tdm:policy`` and ``plus:DataMining`` (uncompressed or
-  FlateDecode metadata streams, core/inflate.py), and C2PA;
-- EPUB: ``tdm:reservation`` / ``tdm:policy`` in the package metadata (core/epub.py).
+  FlateDecode metadata streams, core/embedded/inflate.py), and C2PA;
+- EPUB: ``tdm:reservation`` / ``tdm:policy`` in the package metadata (core/embedded/epub.py).
 
 HTML and other text answers return at once: this runs on every page of a crawl. The kind of an
 asset comes from its Content-Type; an unhelpful type (``application/octet-stream``, none) is
@@ -18,12 +18,12 @@ signal naming the problem.
 from __future__ import annotations
 
 from . import jpeg
-from .asset_evidence import AssetEvidence
+from .evidence import AssetEvidence
 from .c2pa import c2pa_signals
 from .epub import epub_signals, is_epub
 from .inflate import compressed_xmp
-from .model import ResponseView, Signal
-from .policy import Policy
+from ..model import ResponseView, Signal
+from ..policy import Policy
 from .xmp import xmp_signals
 
 _TEXT_TYPES = frozenset({
@@ -49,7 +49,7 @@ def embedded_signals(response: ResponseView, policy: Policy) -> list[Signal]:
         if kind == "EPUB":
             signals = epub_signals(response.body, asset)
         else:
-            # A JPEG's metadata precedes its first scan: scan that prefix only (core/jpeg.py).
+            # A JPEG's metadata precedes its first scan: scan that prefix only (core/embedded/jpeg.py).
             limit = jpeg.header_end(response.body) if kind == "JPEG" else None
             signals = xmp_signals(response.body, asset, limit)
             for container, inflated in compressed_xmp(kind, response.body):  # PDF FlateDecode streams, compressed PNG iTXt

@@ -8,12 +8,12 @@ policy honours:
   naming an RSL licence;
 - for ``text/html`` only, the head: ``<meta name="tdm-reservation">``, ``<meta name="robots">``
   (or our token, or a peer token), ``<link rel="license" type="application/rsl+xml">`` and inline
-  RSL (core/html.py);
+  RSL (core/signals/html.py);
 - metadata embedded in the asset (IPTC/PLUS DataMining, C2PA/CAWG, EPUB/PDF TDMRep) through
   ``core.embedded.embedded_signals(response, policy)`` when that module is present.
 
 TDMRep's own precedence applies across its layers: tdmrep.json < header < HTML meta < embedded
-metadata, the most specific present layer wins and absence never resets (core/tdmrep.py). The
+metadata, the most specific present layer wins and absence never resets (core/signals/tdmrep.py). The
 tdmrep.json layer was already decided before the fetch, so it appears here only when a more
 specific layer supersedes it.
 
@@ -33,7 +33,7 @@ from urllib.parse import urljoin
 from . import aipref, robots_meta, rsl, tdmrep
 from .html import HtmlHead, is_html, scan_html
 from .location import site_evidence, site_parsed
-from .model import Evidence, ResponseView, Signal, Value, sha256_hex
+from ..model import Evidence, ResponseView, Signal, Value, sha256_hex
 
 RELEVANT_HEADERS = ("content-type", "content-usage", "link", "robots-tag", "tdm-policy", "tdm-reservation",
                     "x-robots-tag")
@@ -197,7 +197,7 @@ _EMBEDDED: list = []  # core.embedded.embedded_signals once imported (an import 
 def _embedded(response: ResponseView, policy, evidence: _Evidence) -> list[Signal]:
     """Signals from core.embedded; a reader failure is recorded, never raised."""
     if not _EMBEDDED:
-        from .embedded import embedded_signals
+        from ..embedded.scan import embedded_signals
 
         _EMBEDDED.append(embedded_signals)
     try:

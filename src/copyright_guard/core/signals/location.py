@@ -3,11 +3,11 @@
 ``location_signals(target, site, policy) -> list[Signal]`` combines, for the sources the policy
 honours (``policy.sources``):
 
-- robots.txt ``Content-Usage`` rules of our group (IETF AIPREF attach §4, core/aipref.py);
-- robots.txt ``Content-Signal`` lines of our group and outside any group (core/content_signal.py);
-- ``/.well-known/tdmrep.json``: the first matching entry (core/tdmrep.py);
-- ``/ai.txt`` evaluated for user agent ``*`` (core/ai_txt.py);
-- RSL licences named by robots.txt ``License:`` whose ``content@url`` matches (core/rsl.py).
+- robots.txt ``Content-Usage`` rules of our group (IETF AIPREF attach §4, core/signals/aipref.py);
+- robots.txt ``Content-Signal`` lines of our group and outside any group (core/signals/content_signal.py);
+- ``/.well-known/tdmrep.json``: the first matching entry (core/signals/tdmrep.py);
+- ``/ai.txt`` evaluated for user agent ``*`` (core/signals/ai_txt.py);
+- RSL licences named by robots.txt ``License:`` whose ``content@url`` matches (core/signals/rsl.py).
 
 core/evaluate.py calls this only for paths robots.txt lets us crawl (AIPREF: preferences apply
 only to crawlable paths). Every signal's evidence is the site file's (URL, final URL, status,
@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import Callable
 
 from . import ai_txt, aipref, content_signal, rsl, tdmrep
-from .model import Evidence, SiteFile, SiteFileStatus, Signal, sha256_hex
+from ..model import Evidence, SiteFile, SiteFileStatus, Signal, sha256_hex
 from .parsers import parser_for
 
 

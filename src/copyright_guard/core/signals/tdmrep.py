@@ -22,8 +22,8 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from .model import Evidence, Signal, Value
-from .patterns import FirstMatch, path_of
+from ..model import Evidence, Signal, Value
+from ..robots.patterns import FirstMatch, path_of
 
 VOCABULARY = "tdmrep"
 CATEGORY = "tdm-reservation"

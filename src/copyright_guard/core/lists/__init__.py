@@ -1,0 +1,1 @@
+"""Exclusion lists of infringing sites: the index matched before any request, and list files."""
