@@ -40,6 +40,37 @@ PAGE = b'<!doctype html><html><head><title>ok</title></head><body><a href="/page
 HTML_ERROR = b"<!doctype html><html><head><title>Not found</title></head><body>Sorry, no such page.</body></html>"
 
 
+# What both the `check` and the crawl tests run with: a concrete identity (a crawl refuses the
+# placeholder) and a short deadline, so every fault ends within seconds.
+DEADLINE = 3  # policy cache.timeout_seconds: one deadline per request
+POLICY = f"""
+[crawler]
+product_token = "FaultTestBot"
+user_agent = "FaultTestBot/1.0 (+https://crawler.test/about; ops@crawler.test)"
+[complaints]
+contact_email = "ops@crawler.test"
+operator_name = "Fault Test Operator"
+[cache]
+timeout_seconds = {DEADLINE}
+"""
+# fault -> (verdict, a reason code that must be among the reasons; None: none required). The crawl
+# must decide what `check` says.
+EXPECTED = {
+    "hang": ("deny", "robots.unreachable"),
+    "header-drip": ("deny", "robots.unreachable"),
+    "body-drip": ("deny", "robots.unreachable"),
+    "reset-mid-body": ("deny", "robots.unreachable"),
+    "close-mid-body": ("deny", "robots.unreachable"),
+    "gzip-bomb": ("deny", "robots.unreachable"),
+    "gzip-gzip": ("deny", "robots.unreachable"),
+    "gzip-x3": ("deny", "robots.unreachable"),
+    # RFC 9309 §2.3.1.2: redirects that never end make the file unavailable: no restrictions.
+    "redirect-loop": ("allow", "robots.unavailable"),
+    "5xx-then-200": ("deny", "robots.unreachable"),  # the first answer counts; retried after backoff
+    "html-200": ("allow", "robots.suspicious"),
+}
+
+
 @functools.lru_cache(maxsize=None)
 def zeros_gzip(gib: int) -> bytes:
     """gzip of ``gib`` GiB of zero bytes, built from one compressed MiB repeated (each segment ends

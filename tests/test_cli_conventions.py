@@ -11,6 +11,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from cli_commands import COMMANDS
 from copyright_guard.cli import main
 
 OUTPUT_FORMATS = {"csv", "jsonl", "json"}
@@ -25,18 +26,6 @@ NO_JSON = {
 }
 
 
-def _commands(group: click.Group, prefix: str = "copyright-guard"):
-    ctx = click.Context(group)
-    for name in group.list_commands(ctx):
-        command = group.get_command(ctx, name)
-        path = f"{prefix} {name}"
-        if isinstance(command, click.Group):
-            yield from _commands(command, path)
-        else:
-            yield path, command
-
-
-COMMANDS = sorted(_commands(main), key=lambda item: item[0])
 IDS = [path for path, _ in COMMANDS]
 
 

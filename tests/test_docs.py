@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 import pytest
 
+from cli_commands import COMMANDS
 from copyright_guard.cli import main
 from copyright_guard.core.policy import Policy
 
@@ -24,18 +25,6 @@ ALL_DOCS = "\n".join(page.read_text() for page in sorted(DOCS.glob("*.md")))
 README_MAX_LINES = 250
 
 
-def _commands(group: click.Group, prefix: str = "copyright-guard"):
-    ctx = click.Context(group)
-    for name in group.list_commands(ctx):
-        command = group.get_command(ctx, name)
-        path = f"{prefix} {name}"
-        if isinstance(command, click.Group):
-            yield from _commands(command, path)
-        else:
-            yield path, command
-
-
-COMMANDS = sorted(_commands(main), key=lambda item: item[0])
 
 
 def test_the_readme_fits_on_a_screen_and_its_links_resolve():

@@ -12,37 +12,13 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from faults import FAULTS, FaultServer, run_measured  # noqa: E402
+from faults import DEADLINE, EXPECTED, FAULTS, POLICY, FaultServer, run_measured  # noqa: E402
 
 pytestmark = pytest.mark.timeout(120)
 
 CLI = str(Path(sys.executable).with_name("copyright-guard"))
-DEADLINE = 3  # policy cache.timeout_seconds: one deadline per request
 MAX_SECONDS = DEADLINE + 12  # the deadline, process start-up and a loaded shared machine
 MAX_MB = 300
-POLICY = f"""
-[crawler]
-product_token = "FaultTestBot"
-user_agent = "FaultTestBot/1.0 (+https://crawler.test/about; ops@crawler.test)"
-[cache]
-timeout_seconds = {DEADLINE}
-"""
-
-# fault -> (verdict, reason code that must be among the reasons; None: none required)
-EXPECTED = {
-    "hang": ("deny", "robots.unreachable"),
-    "header-drip": ("deny", "robots.unreachable"),
-    "body-drip": ("deny", "robots.unreachable"),
-    "reset-mid-body": ("deny", "robots.unreachable"),
-    "close-mid-body": ("deny", "robots.unreachable"),
-    "gzip-bomb": ("deny", "robots.unreachable"),
-    "gzip-gzip": ("deny", "robots.unreachable"),
-    "gzip-x3": ("deny", "robots.unreachable"),
-    # RFC 9309 §2.3.1.2: redirects that never end make the file unavailable: no restrictions.
-    "redirect-loop": ("allow", None),
-    "5xx-then-200": ("deny", "robots.unreachable"),  # the first answer counts; retried after backoff
-    "html-200": ("allow", "robots.suspicious"),
-}
 
 
 @pytest.fixture(scope="module")

@@ -14,37 +14,12 @@ from copyright_guard.store.audit import Filters, search
 from copyright_guard.store.db import connect
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from faults import FAULTS, FaultServer, run_measured  # noqa: E402
+from faults import DEADLINE, EXPECTED, FAULTS, POLICY, FaultServer, run_measured  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 CLI = str(Path(sys.executable).with_name("copyright-guard"))
-DEADLINE = 3
 MAX_MB = 300
-POLICY = f"""
-[crawler]
-product_token = "FaultTestBot"
-user_agent = "FaultTestBot/1.0 (+https://crawler.test/about; ops@crawler.test)"
-[complaints]
-contact_email = "ops@crawler.test"
-operator_name = "Fault Test Operator"
-[cache]
-timeout_seconds = {DEADLINE}
-"""
-# As for `check` (tests/integration/test_check_faults.py): the crawl decides what check says.
-EXPECTED = {
-    "hang": ("deny", "robots.unreachable"),
-    "header-drip": ("deny", "robots.unreachable"),
-    "body-drip": ("deny", "robots.unreachable"),
-    "reset-mid-body": ("deny", "robots.unreachable"),
-    "close-mid-body": ("deny", "robots.unreachable"),
-    "gzip-bomb": ("deny", "robots.unreachable"),
-    "gzip-gzip": ("deny", "robots.unreachable"),
-    "gzip-x3": ("deny", "robots.unreachable"),
-    "redirect-loop": ("allow", "robots.unavailable"),
-    "5xx-then-200": ("deny", "robots.unreachable"),
-    "html-200": ("allow", "robots.suspicious"),
-}
 
 
 @pytest.fixture(scope="module")
