@@ -27,5 +27,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_runs_crawl", table_name="runs")
-    with op.batch_alter_table("runs") as batch:  # SQLite before 3.35 has no DROP COLUMN
-        batch.drop_column("crawl")
+    # A plain DROP COLUMN (SQLite 3.35+), not a batch copy of the table: the copy would drop the
+    # append-only triggers revision 0006 put on runs.
+    op.drop_column("runs", "crawl")
