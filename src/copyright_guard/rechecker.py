@@ -134,6 +134,7 @@ def recheck(
     engine: Engine,
     *,
     run_ids: Sequence[str] = (),
+    crawl: str | None = None,
     since: str | datetime | None = None,
     until: str | datetime | None = None,
     policy: Policy | None = None,
@@ -162,7 +163,9 @@ def recheck(
     if missing:
         raise StoreError(f"no run {missing[0]!r} in the audit database (see `audit runs`)")
     by_url: dict[tuple[str, str, str], list[CollectedItem]] = defaultdict(list)  # (policy, purpose, url)
-    for item in collected_items(engine, run_ids=run_ids, since=since, until=until):
+    if crawl is not None and not _crawl_known(engine, crawl):
+        raise StoreError(f"no run of crawl {crawl!r} in the audit database (see `audit runs`)")
+    for item in collected_items(engine, run_ids=run_ids, crawl=crawl, since=since, until=until):
         policy_hash = policy.hash if policy is not None else item.policy_hash
         by_url[(policy_hash, purpose or item.purpose, item.url)].append(item)
     policies = {policy.hash: policy} if policy is not None else run_policies(engine, (k[0] for k in by_url))
@@ -289,6 +292,15 @@ def _lists_only(policy, exclusions: ExclusionIndex, now: datetime):
                 for purpose, url in group]
 
     return decide_origin
+
+
+def _crawl_known(engine, crawl: str) -> bool:
+    from sqlalchemy import select
+
+    from .store.schema import runs
+
+    with engine.connect() as connection:
+        return connection.execute(select(runs.c.id).where(runs.c.crawl == crawl).limit(1)).first() is not None
 
 
 def _target(url: str):

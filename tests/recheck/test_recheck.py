@@ -108,7 +108,7 @@ def site(tmp_path_factory, database):
         seeds = tmp / "seeds.txt"
         seeds.write_text("".join(server.url(name, "/") + "\n" for name in CHANGES))
         done = subprocess.run([*CLI, "crawl", "seeds", "--seeds", str(seeds), "--db", db, "--depth", "1",
-                               "--policy", TEST_POLICY, "-o", str(tmp / "items.jsonl"), "--json",
+                               "--policy", TEST_POLICY, "--name", "books-2026-11", "-o", str(tmp / "items.jsonl"), "--json",
                                "--log-level", "ERROR"], capture_output=True, text=True, timeout=120, cwd=tmp)
         assert done.returncode == 0, done.stderr[-3000:]
         engine = connect(db)
@@ -224,6 +224,18 @@ def test_the_cli_writes_the_purge_list_and_exits_1_when_items_must_go(site):
     assert {r["reason"] for r in summary["by_reason"]} == {"exclusion.listed", "complaint.upheld"}
     bad = subprocess.run([*CLI, "recheck", "--db", site["db"], "--run", "nope"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "nope" in bad.stderr
+
+
+def test_a_crawl_name_selects_the_runs_of_that_crawl(site):
+    from copyright_guard.store.audit import list_runs
+
+    [crawl] = {run["crawl"] for run in list_runs(site["engine"]) if run["id"] == site["run"]}
+    assert crawl == "books-2026-11"
+    results = list(recheck(site["engine"], crawl=crawl, fetch=False, record=False))
+    assert {r.item.run_id for r in results} == {site["run"]}
+    bad = subprocess.run([*CLI, "recheck", "--db", site["db"], "--crawl", "no-such-crawl", "--no-fetch"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "no-such-crawl" in bad.stderr
 
 
 def test_the_summary_shows_how_much_of_each_collection_was_withdrawn_and_why(site, fetched):

@@ -22,6 +22,7 @@ EXIT_PURGE = 1
 @click.command("recheck")
 @db_option
 @click.option("--run", "run_ids", multiple=True, metavar="ID", help="Only items collected by this run (repeatable).")
+@click.option("--crawl", metavar="NAME", help="Only items collected by the runs of this crawl (its workers' runs).")
 @click.option("--since", metavar="TIME", help="Only items collected from this ISO 8601 date/time on (UTC if no zone).")
 @click.option("--until", metavar="TIME", help="Only items collected before this date/time.")
 @click.option("--policy", "policy_file", metavar="FILE",
@@ -37,7 +38,7 @@ EXIT_PURGE = 1
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "json"]), default="jsonl", show_default=True,
               help="Purge list format.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-def recheck_command(db_url, run_ids, since, until, policy_file, purpose, fetch, pages, concurrency, out, fmt,
+def recheck_command(db_url, run_ids, crawl, since, until, policy_file, purpose, fetch, pages, concurrency, out, fmt,
                     as_json) -> None:
     """Decide again on every collected URL; list the items that must now be purged.
 
@@ -69,7 +70,7 @@ def recheck_command(db_url, run_ids, since, until, policy_file, purpose, fetch, 
     engine = open_engine(db_url)
     summary = PurgeSummary()
     try:
-        results = recheck(engine, run_ids=run_ids, since=moments["--since"], until=moments["--until"], policy=policy,
+        results = recheck(engine, run_ids=run_ids, crawl=crawl, since=moments["--since"], until=moments["--until"], policy=policy,
                           purpose=purpose, fetch=fetch, pages=pages, concurrency=concurrency, summary=summary)
         if out:
             with output_file(out) as stream:

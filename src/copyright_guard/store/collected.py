@@ -40,16 +40,19 @@ class CollectedItem:
     modality: str | None
 
 
-def collected_items(engine: Engine, *, run_ids: Sequence[str] = (), since: str | None = None,
-                    until: str | None = None) -> Iterator[CollectedItem]:
-    """Every post-fetch allow in the selection (all runs when none is named), oldest first.
-    ``since`` is inclusive and ``until`` exclusive (stored-time text, store.audit.parse_moment)."""
+def collected_items(engine: Engine, *, run_ids: Sequence[str] = (), crawl: str | None = None,
+                    since: str | None = None, until: str | None = None) -> Iterator[CollectedItem]:
+    """Every post-fetch allow in the selection (all runs when none is named; ``crawl``: the runs of
+    that crawl, revision 0007), oldest first. ``since`` is inclusive and ``until`` exclusive
+    (stored-time text, store.audit.parse_moment)."""
     c = decisions.c
     query = select(c.id, c.run_id, c.url, c.origin, c.registered_domain, c.purpose, c.policy_hash, c.decided_at,
                    c.content_sha256, c.content_bytes, c.media_type, c.modality)
     query = query.where(c.stage == "post-fetch", c.verdict == "allow")
     if run_ids:
         query = query.where(c.run_id.in_(list(run_ids)))
+    if crawl is not None:
+        query = query.where(c.run_id.in_(select(runs.c.id).where(runs.c.crawl == crawl)))
     if since:
         query = query.where(c.decided_at >= since)
     if until:
