@@ -84,6 +84,10 @@ def recheck_decision(url: str, decided: Sequence[Decision], extra: Sequence[Reas
     file states consulted, the asset sources examined and the content facts come along, so the
     recheck is recorded with the same evidence model as the crawl.
     """
+    if len(decided) == 1 and not extra:  # the common case (no page re-fetched, no complaint): as decided
+        only = decided[0]
+        return new_decision(url, only.origin, only.registered_domain, Stage.RECHECK, purpose, only.verdict,
+                            only.reasons, policy_hash, now, only.consulted, only.examined, only.content)
     reasons: list[Reason] = []
     seen: set = set()
     for reason in (*(r for d in decided for r in d.reasons), *extra):
