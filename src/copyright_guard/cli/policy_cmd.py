@@ -33,6 +33,8 @@ def configured_policy_or_fail(path: str | None) -> Policy:
 def signer_or_fail(policy: Policy):
     """The policy's Web Bot Auth signer (``None`` without ``[crawler] signing_key``); an unusable
     key file is one line."""
+    if policy.crawler.signing_key is None:
+        return None  # without a key, the signing code (cryptography, RFC 9421) is not even imported
     from ..webbotauth import SigningKeyError, signer_for_policy
 
     try:

@@ -70,6 +70,8 @@ class GuardSettings:
 
 def request_signer(policy: Policy, settings: BaseSettings | None = None) -> RequestSigner | None:
     """The policy's Web Bot Auth signer, or ``None`` without ``[crawler] signing_key``."""
+    if policy.crawler.signing_key is None:
+        return None  # the signing code (cryptography, RFC 9421) is imported only when a key is named
     from ..webbotauth import SigningKeyError, signer_for_policy
 
     per_slot = settings.getint("CONCURRENT_REQUESTS", 16) if settings is not None else 16
