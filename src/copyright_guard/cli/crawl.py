@@ -91,7 +91,10 @@ def _program() -> str:
     return "copyright-guard"
 
 
-def next_steps(summary, example_url: str | None = None) -> str:
+def next_steps(summary, example_url: str | None = None, *, site_stopped: bool = False) -> str:
+    """The audit commands to try next, ready to paste. ``site_stopped``: the crawled site is gone
+    (the demo's), so the recheck re-applies the lists and complaints only - fetching its robots.txt
+    now would find it unreachable and, failing closed, withdraw everything."""
     db = summary.db
     run = summary.run_id or "RUN"
     cg = _program()
@@ -101,6 +104,11 @@ def next_steps(summary, example_url: str | None = None) -> str:
         ("an HTML report for legal review", f"{cg} audit report --db {db} --run {run} --out report.html"),
         ("check that no record was edited, removed or reordered", f"{cg} audit verify --db {db}"),
         ("every decision as CSV", f"{cg} audit export --db {db} --run {run} --format csv --out decisions.csv"),
+        ("the AI Act public summary of what was collected (sections 2.3 and 3.1)",
+         f"{cg} audit summary --db {db} --run {run} --format md"),
+        ("before training: decide again, list what must be purged" + (" (the demo site has stopped: lists and "
+                                                                        "complaints only)" if site_stopped else ""),
+         f"{cg} recheck --db {db} --run {run}{' --no-fetch' if site_stopped else ''} --out purge.csv --format csv"),
     ]
     lines = ["Where to look next:"]
     for why, command in steps:
@@ -321,7 +329,7 @@ def demo(db_path: str, progress_interval: float, as_json: bool) -> None:
         click.echo(summary_table(result.summary))
         if result.summary.run_id:
             click.echo()
-            click.echo(next_steps(result.summary, result.example_url))
+            click.echo(next_steps(result.summary, result.example_url, site_stopped=True))
     _report_errors(result.summary)
     if not result.summary.ok:
         sys.exit(EXIT_STOPPED)
