@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +41,8 @@ from .core.withdrawal import UpheldComplaints, recheck_decision
 from .store.collected import CollectedItem, collected_items, run_policies, unknown_runs, upheld_targets
 from .store.chain import format_time
 from .store.db import StoreError
+
+log = logging.getLogger(__name__)
 
 __all__ = ["PURGE_FIELDS", "PurgeSummary", "RecheckResult", "recheck", "write_purge_list"]
 
@@ -235,12 +238,23 @@ def _recording(engine, policy: Policy, exclusions: ExclusionIndex, record: bool,
     if not record:
         yield lambda decision: None
         return
+    from .store.keys import LogKeyError, load_or_create
     from .store.runs import finish_run, start_run
     from .store.writer import DecisionWriter
 
-    run_id = start_run(engine, policy, now=now, spider="recheck", exclusion_lists=exclusions.versions)
+    # Signed checkpoints as a crawl's run has them (the same key), so a recheck run - the withdrawals
+    # a purge list cites - is anchored like the collection it judges.
+    try:
+        signer, path, created = load_or_create(policy.audit.log_key or None)
+    except LogKeyError as exc:
+        raise StoreError(str(exc)) from None
+    if created:
+        log.warning("copyright-guard: created the checkpoint signing key %s (verifier key %s)", path, signer.vkey)
+    run_id = start_run(engine, policy, now=now, spider="recheck", exclusion_lists=exclusions.versions,
+                       log_key=signer.vkey)
     summary.run_ids.append(run_id)
-    writer = DecisionWriter(engine, run_id)
+    writer = DecisionWriter(engine, run_id, signer=signer, checkpoint_every=policy.audit.checkpoint_every,
+                            checkpoint_seconds=policy.audit.checkpoint_seconds)
     counts: Counter = Counter()
 
     def submit(decision: Decision) -> str:

@@ -76,7 +76,7 @@ class UpheldComplaints:
 
 
 def recheck_decision(url: str, decided: Sequence[Decision], extra: Sequence[Reason], *, policy_hash: str,
-                     purpose: str, now: datetime, origin: str = "", domain: str = "") -> Decision:
+                     purpose: str, now: datetime) -> Decision:
     """One ``recheck`` decision from the decisions a re-check made for ``url`` (pre-fetch, and
     post-fetch when the page was fetched again) plus ``extra`` reasons (upheld complaints).
 
@@ -101,9 +101,9 @@ def recheck_decision(url: str, decided: Sequence[Decision], extra: Sequence[Reas
         # by identity: one view's files are shared objects, and a parsed file need not compare cheaply
         consulted += [f for f in decision.consulted if all(f is not c for c in consulted)]
     post = next((d for d in reversed(decided) if d.stage is Stage.POST_FETCH), None)
-    first = decided[0] if decided else None
+    first = decided[0]  # a recheck always decides the URL at least once (pre-fetch)
     return new_decision(
-        url, first.origin if first else origin, first.registered_domain if first else domain, Stage.RECHECK,
+        url, first.origin, first.registered_domain, Stage.RECHECK,
         purpose, verdict, tuple(reasons), policy_hash, now, tuple(consulted),
         post.examined if post else (), post.content if post else None,
     )

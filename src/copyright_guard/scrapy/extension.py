@@ -139,16 +139,15 @@ class AuditExtension:
         only when the crawl "failed to bootstrap", which it judges by the crawler having no spider
         left once the crawl is over (``bootstrap_failed`` in scrapy/crawler.py, both runners); the
         engine has stopped, so nothing uses the reference any more."""
-        undecidable = self.recorder.counts.get("copyright_guard/refused/undecidable", 0)
+        undecidable = self.recorder.totals[UNDECIDABLE]
         if self._failure_reported or (self.close_reason != CLOSE_REASON and not undecidable):
             return
         self._failure_reported = True
         what = ("the audit log was unavailable" if self.close_reason == CLOSE_REASON
                 else f"{undecidable} request(s) could not be decided and were refused")
         logger.error("copyright-guard: the crawl failed: %s (exit status 1)", what)
-        crawler = getattr(self, "_crawler", None)
-        if crawler is not None:
-            crawler.spider = None
+        if self._crawler is not None:
+            self._crawler.spider = None
 
     # -- opening ---------------------------------------------------------------------------------
 

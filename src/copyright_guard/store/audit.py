@@ -16,7 +16,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.engine import Connection, Engine
 
 from .chain import format_time, url_key
-from .proof import consulted_for_views, with_proof
+from .proof import ConsultedLookup, consulted_for_views, with_proof
 from .runs import run_exclusion_lists
 from .schema import decision_reasons, decisions, evidence, policies, runs
 
@@ -109,17 +109,13 @@ def search(engine: Engine, filters: Filters, limit: int | None = None, newest_fi
     query = filters.apply(select(*DECISION_COLUMNS)).order_by(*order)
     if limit:
         query = query.limit(limit)
-    consulted: dict[str, list[dict]] = {}
     with engine.connect() as connection, engine.connect() as side:
+        lookup = ConsultedLookup(side)
         for row in connection.execution_options(**STREAM).execute(query):
             record = dict(row._mapping)
             record["reasons"] = json.loads(record["reasons"])
             view = record["site_view"]
-            if view and view not in consulted:
-                if len(consulted) >= 4096:
-                    consulted.clear()
-                consulted.update(consulted_for_views(side, [view]))
-            yield with_proof(record, consulted)
+            yield with_proof(record, {view: lookup(view)} if view else {})
 
 
 @dataclass

@@ -10,7 +10,6 @@ a recomputed tree detectable: ``audit verify --checkpoints FILE``.
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 
 from sqlalchemy import select
@@ -46,6 +45,3 @@ def stored(connection, run_id: str | None = None) -> list:
         query = query.where(checkpoints.c.run_id == run_id)
     return connection.execute(query).all()
 
-
-def root_b64(root_hex: str) -> str:
-    return base64.b64encode(bytes.fromhex(root_hex)).decode()

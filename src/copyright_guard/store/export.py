@@ -33,13 +33,13 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import IO
 
 from sqlalchemy import func, select
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from .audit import DECISION_COLUMNS, Filters
 from .chain import ALL_FIELDS, CHAIN_FIELDS, canonical_json, site_view_id, snapshot_id
 from .proof import CONTENT_COLUMNS as _CONTENT
 from .proof import CONTENT_KEYS as _CONTENT_KEYS
-from .proof import consulted_for_views
+from .proof import ConsultedLookup
 from .schema import checkpoints, decisions, runs
 from .sql import stream_tuples
 
@@ -56,26 +56,6 @@ MAX_LINE_CHARS = 16 * 1024 * 1024
 def count(engine: Engine, filters: Filters) -> int:
     with engine.connect() as connection:
         return connection.execute(filters.apply(select(func.count()).select_from(decisions))).scalar_one()
-
-
-class ConsultedLookup:
-    """site_view id -> the ``consulted`` records, read once per view (a few per origin)."""
-
-    def __init__(self, connection: Connection, limit: int = 4096) -> None:
-        self._connection = connection
-        self._cache: dict[str, list[dict]] = {}
-        self._limit = limit
-
-    def __call__(self, view: str | None) -> list[dict]:
-        if view is None:
-            return []
-        found = self._cache.get(view)
-        if found is None:
-            found = consulted_for_views(self._connection, [view]).get(view, [])
-            if len(self._cache) >= self._limit:
-                self._cache.clear()
-            self._cache[view] = found
-        return found
 
 
 def consulted_summary(consulted: list[dict]) -> str:

@@ -65,3 +65,23 @@ def with_proof(record: dict, consulted: dict[str, list[dict]]) -> dict:
     shaped["consulted"] = consulted.get(record.get("site_view") or "", [])
     shaped["content"] = content_object(record)
     return shaped
+
+
+class ConsultedLookup:
+    """site_view id -> the ``consulted`` records, read once per view (a few per origin)."""
+
+    def __init__(self, connection: Connection, limit: int = 4096) -> None:
+        self._connection = connection
+        self._cache: dict[str, list[dict]] = {}
+        self._limit = limit
+
+    def __call__(self, view: str | None) -> list[dict]:
+        if view is None:
+            return []
+        found = self._cache.get(view)
+        if found is None:
+            found = consulted_for_views(self._connection, [view]).get(view, [])
+            if len(self._cache) >= self._limit:
+                self._cache.clear()
+            self._cache[view] = found
+        return found

@@ -185,8 +185,9 @@ def write_report(engine: Engine, out: IO[str], filters: Filters = Filters(), *, 
         ]
         policy_rows = [dict(r._mapping) for r in connection.execute(
             select(policies).where(policies.c.hash.in_({r["policy_hash"] for r in run_rows})).order_by(policies.c.first_seen))]
-    summary = build_summary(engine, Scope(runs=(filters.run,) if filters.run else (), since=filters.since,
-                                          until=filters.until))
+    # The summary covers the runs the rest of the report shows (one run, or one crawl's runs).
+    scoped = (filters.run,) if filters.run else tuple(r["id"] for r in run_rows) if filters.crawl else ()
+    summary = build_summary(engine, Scope(runs=scoped, since=filters.since, until=filters.until))
     rows = list(search(engine, filters, limit=max_rows))
     shas = {r["evidence"]["sha256"] for d in rows for r in d["reasons"] if r.get("evidence") and r["evidence"].get("sha256")}
     shas |= {c["sha256"] for d in rows for c in d["consulted"] if c["sha256"]}

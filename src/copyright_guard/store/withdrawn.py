@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from .audit import STREAM
-from .schema import decisions
+from .schema import decisions, runs
 
 
 def withdrawn_figures(connection: Connection, where: Callable = lambda table: True) -> dict:
@@ -24,7 +24,11 @@ def withdrawn_figures(connection: Connection, where: Callable = lambda table: Tr
     c = decisions.c
     latest: dict[str, tuple[str, str, str | None]] = {}  # url -> (decided_at, verdict, stored reasons)
     recheck_runs: set[str] = set()
-    query = select(c.url, c.decided_at, c.verdict, c.reasons, c.run_id).where(c.stage == "recheck").order_by(c.decided_at)
+    # Recheck decisions are written only by recheck runs (spider "recheck", rechecker.py): found
+    # through the run index, not by scanning every decision for its stage.
+    recheck_run_ids = select(runs.c.id).where(runs.c.spider == "recheck")
+    query = (select(c.url, c.decided_at, c.verdict, c.reasons, c.run_id)
+             .where(c.run_id.in_(recheck_run_ids), c.stage == "recheck").order_by(c.decided_at))
     for url, decided_at, verdict, reasons, run_id in connection.execution_options(**STREAM).execute(query):
         latest[url] = (decided_at, verdict, reasons if verdict == "deny" else None)
         recheck_runs.add(run_id)

@@ -238,10 +238,12 @@ class DecisionWriter:
         with self._cond:
             target = self.stats["submitted"]
             if self._done < target and self._thread.is_alive():
-                self._waiters.append((target, callback))
+                self._waiters.append((target, callback))  # targets never decrease: see _release_waiters
                 self._cond.notify_all()  # the thread shortens its clock to durable_latency
                 return
             error = self._stop_error()
+            if error is None and self._done < target:  # the thread is gone with decisions uncommitted
+                error = StoreError("the audit writer stopped before these decisions were committed")
         callback(error)
 
     def _stop_error(self) -> StoreError | None:
@@ -250,10 +252,12 @@ class DecisionWriter:
     def _release_waiters(self, everyone: bool = False) -> None:
         """Call back the after_commit requests the batches so far cover (on the writer's thread)."""
         with self._cond:
-            ready = [w for w in self._waiters if everyone or w[0] <= self._done]
-            if not ready:
+            # Waiters are appended in submission order, so those covered are always a prefix.
+            covered = len(self._waiters) if everyone else next(
+                (i for i, (target, _) in enumerate(self._waiters) if target > self._done), len(self._waiters))
+            if not covered:
                 return
-            self._waiters = [w for w in self._waiters if w not in ready]
+            ready, self._waiters = self._waiters[:covered], self._waiters[covered:]
             error = self._stop_error()
             if error is None and everyone and any(w[0] > self._done for w in ready):
                 error = StoreError("the audit writer stopped before these decisions were committed")
@@ -336,7 +340,9 @@ class DecisionWriter:
         every ``checkpoint_every`` leaves, and one at the end if ``checkpoint_seconds`` passed."""
         tree = self._tree.copy()
         due: list[dict] = []
-        if self.signer is None:
+        # After a dropped batch (continue mode) leaf index and seq part ways: sign nothing more,
+        # as _final_checkpoint does not.
+        if self.signer is None or self.stats["dropped"]:
             for leaf in leaves:
                 tree.append(leaf)
             return tree, due
@@ -471,6 +477,10 @@ class DecisionWriter:
             rows = batch[0]
             try:
                 self._write(*batch)
+            except Exception as exc:  # noqa: BLE001 - a bug (signing, the tree), not the database's refusal
+                # Never let held responses through as if committed: the batch is lost, say so.
+                self.stats["dropped"] += len(rows)
+                self._fail(StoreError(f"the audit writer failed: {one_line(exc)}"))
             finally:
                 with self._cond:
                     self._pending -= len(rows)
@@ -481,11 +491,11 @@ class DecisionWriter:
         self._release_waiters(everyone=True)  # closed: nothing more will be committed
 
     def _write(self, rows: list[tuple], codes: list[tuple], found: list[dict], snapshots: list[dict],
-               views: list[dict], leaves: list[bytes]) -> bool:
-        """Insert and commit one batch (and a checkpoint, if due); True once committed, False if dropped."""
+               views: list[dict], leaves: list[bytes]) -> None:
+        """Insert and commit one batch (and a checkpoint, if due), or count it dropped."""
         if self.error is not None and self.on_failure == "stop":
             self.stats["dropped"] += len(rows)
-            return False
+            return
         tree, due = self._grow(leaves)
         for attempt, pause in enumerate((*self.retry_delays, None)):
             try:
@@ -516,13 +526,12 @@ class DecisionWriter:
                         self._snapshots.clear()
                     self.stats["dropped"] += len(rows)
                     self._fail(StoreError(f"cannot write to the audit database: {one_line(exc)}"))
-                    return False
+                    return
                 log.debug("audit batch attempt %d failed: %s", attempt + 1, one_line(exc))
                 time.sleep(pause)
         self.stats["written"] += len(rows)
         self.stats["evidence"] += len(found)
         self.stats["batches"] += 1
-        return True
 
     def _final_checkpoint(self) -> None:
         """Sign the tree of everything committed, when the writer closes (not after a failure:
