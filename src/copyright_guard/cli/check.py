@@ -7,6 +7,7 @@ crawler uses), print. Exit status 0 allowed, 1 denied, 2 usage or configuration 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from datetime import datetime, timezone
@@ -105,7 +106,10 @@ def _check_list(urls_file: str, concurrency: int, policy_file: str | None, purpo
     policy = policy_or_fail(policy_file)
     exclusions, _note, in_force = _load_exclusions(db_url, policy)
     denied = 0
-    results = check_many(urls, policy, HttpxTransport, purpose=purpose, exclusions=exclusions,
+    # Each batch transport sends what `check URL` sends: signed, with the policy's coding bound.
+    make_transport = functools.partial(HttpxTransport, signer=signer_or_fail(policy),
+                                       max_codings=policy.cache.max_content_codings)
+    results = check_many(urls, policy, make_transport, purpose=purpose, exclusions=exclusions,
                          fetch_page=not no_fetch, concurrency=concurrency)
     # A progress bar only for a person watching (stderr a terminal); stdout stays pure JSON Lines.
     bar = click.progressbar(length=len(urls), label="checking", file=sys.stderr) if sys.stderr.isatty() else None

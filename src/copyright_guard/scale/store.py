@@ -134,6 +134,13 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
+# Renew a lease only if we still hold it: the check and the renewal are one atomic step, so an
+# expired lease another worker took meanwhile is never taken back.
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2])) end
+return 0
+"""
+
 # Store a fetched state and release our lease, in one step.
 _PUT = """
 redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
@@ -160,6 +167,7 @@ class SharedState:
         self._claim_turn = client.register_script(_CLAIM_TURN)
         self._claim = client.register_script(_CLAIM)
         self._release = client.register_script(_RELEASE)
+        self._renew = client.register_script(_RENEW)
         self._put = client.register_script(_PUT)
 
     def _call(self, func, *args, **kwargs):
@@ -193,11 +201,8 @@ class SharedState:
         key = self._lease_key(kind, url)
         ms = int(self.lease_seconds * 1000)
         if token is not None:
-            # Renew only our own lease (XX + the value check keep it from taking another's).
-            if self._call(self.client.get, key) == token.encode():
-                self._call(self.client.set, key, token, px=ms)
-                return token
-            return None
+            # Renew only our own lease (atomically: _RENEW).
+            return token if self._call(self._renew, keys=[key], args=[token, ms]) else None
         token = f"{worker_id()} {secrets.token_hex(6)}"  # names the holder (docs/distributed.md: diagnosing)
         return token if self._call(self.client.set, key, token, nx=True, px=ms) else None
 

@@ -33,8 +33,8 @@ from .settings import SCRAPY_ROBOTSTXT, SettingsError, check_user_agent, read_se
 logger = logging.getLogger(__name__)
 
 DOWNLOADER_PRIORITY = 100  # where Scrapy's robots.txt middleware sits
-IDENTITY_PRIORITY = 990
-POLITENESS_PRIORITY = 985  # crawl-wide politeness (with Redis): right before the identity check  # after every stock middleware that adds headers (the highest is 900)
+IDENTITY_PRIORITY = 990  # after every stock middleware that adds headers (the highest is 900)
+POLITENESS_PRIORITY = 985  # crawl-wide politeness (with Redis): right before the identity check
 SPIDER_PRIORITY = 50
 ACCESS_STATUSES = {401, 402, 403, 407, 451}
 

@@ -10,13 +10,14 @@ import base64
 import hashlib
 import json
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from ..core.files import InputFileError, read_input_file
 
 MAX_KEY_BYTES = 16 * 1024  # a PEM Ed25519 key is ~120 bytes; anything far larger is not one
 
@@ -67,12 +68,10 @@ def load_signing_key(path: str | Path) -> SigningKey:
     """Read an Ed25519 private key (PEM). Raises :class:`SigningKeyError` naming the file."""
     path = Path(path)
     try:
-        with open(path, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise SigningKeyError(f"signing key {path}: not a regular file")
-            data = handle.read(MAX_KEY_BYTES + 1)
-    except OSError as exc:
-        raise SigningKeyError(f"signing key {path}: cannot read it: {exc.strerror or exc}") from None
+        # The one way a named file is read: its type checked before opening (a FIFO never hangs us).
+        data = read_input_file(path, MAX_KEY_BYTES, "signing key")
+    except InputFileError as exc:
+        raise SigningKeyError(f"signing key: {exc}") from None
     if len(data) > MAX_KEY_BYTES:
         raise SigningKeyError(f"signing key {path}: larger than {MAX_KEY_BYTES} bytes: not a key file")
     try:
