@@ -251,6 +251,26 @@ def test_after_commit_fires_once_the_decisions_are_durable_within_the_short_inte
     writer.close()
 
 
+def test_a_failure_inside_the_writer_never_releases_held_responses_as_committed(engine, policy):
+    # Not the database refusing a batch but a bug while signing the checkpoint: the batch is lost,
+    # and whoever waits for it (a held response, log first) must hear so, never "committed".
+    class BrokenSigner:
+        def sign(self, text):
+            raise RuntimeError("signer bug")
+
+    run_id = start_run(engine, policy, now=T0)
+    writer = DecisionWriter(engine, run_id, signer=BrokenSigner(), checkpoint_every=1, durable_latency=0.01)
+    writer.submit(make_decision(1, policy))
+    released = threading.Event()
+    errors = []
+    writer.after_commit(lambda error: (errors.append(error), released.set()))
+    assert released.wait(5)
+    assert isinstance(errors[0], StoreError) and "signer bug" in str(errors[0])
+    assert _count(engine, decisions, decisions.c.run_id == run_id) == 0
+    with pytest.raises(StoreError):
+        writer.close()
+
+
 def test_after_commit_reports_decisions_that_were_not_recorded(engine, policy):
     run_id = start_run(engine, policy, now=T0)
     writer = DecisionWriter(engine, run_id, retry_delays=(0.05,), durable_latency=0.01)
