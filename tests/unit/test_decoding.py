@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import zlib
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import brotli
 import pytest
 
-from copyright_guard.fetch.decoding import DecodingError, codings, decode_bounded
+from copyright_guard.fetch.decoding import DecodingError, WireBody, codings, decode_bounded
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from faults import gzip_bytes, zeros_gzip  # noqa: E402
@@ -70,3 +71,24 @@ def test_the_deadline_check_runs_while_decoding():
 
     with pytest.raises(TimeoutError):
         decode_bounded([zeros_gzip(1)], ["gzip"], max_bytes=10**9, max_codings=1, check=check)
+
+
+def _read_wire(data: bytes, chunk_size: int, max_bytes: int) -> tuple[bytes, bool]:
+    wire = WireBody(_chunks(data, chunk_size), max_bytes)
+    body, cut = decode_bounded(wire, ["gzip"], max_bytes=max_bytes, max_codings=2)
+    return body, cut or wire.cut
+
+
+def test_a_body_cut_on_the_wire_is_cut_even_when_it_decodes_short():
+    # Random bytes grow a little under gzip: 1,001 raw bytes past the limit decode to fewer than
+    # the limit, so only the bytes that followed on the wire tell the body was cut.
+    data = os.urandom(100_000)
+    body, cut = _read_wire(gzip_bytes(data), 1001, max_bytes=50_049)
+    assert len(body) < 50_049 and body == data[:len(body)] and cut
+
+
+def test_a_whole_body_just_past_the_limit_on_the_wire_is_not_cut():
+    data = os.urandom(50_000)
+    wire = gzip_bytes(data)
+    body, cut = _read_wire(wire, len(wire), max_bytes=len(wire) - 1)
+    assert body == data and not cut

@@ -20,7 +20,7 @@ try:  # brotli is what httpx and Scrapy use for "br"; without it "br" is not off
 except ImportError:  # pragma: no cover - brotli is a dependency
     brotli = None
 
-__all__ = ["CHUNK", "DecodingError", "accept_encoding", "codings", "decode_bounded"]
+__all__ = ["CHUNK", "DecodingError", "WireBody", "accept_encoding", "codings", "decode_bounded"]
 
 CHUNK = 64 * 1024
 
@@ -74,6 +74,30 @@ def decode_bounded(
             return b"".join(chunks)[:max_bytes], True
         check()
     return b"".join(chunks), False
+
+
+class WireBody:
+    """The raw chunks of a body as they come off the wire, no longer read once more than
+    ``max_bytes`` have come; ``cut`` then says whether the body went on.
+
+    A body cut on the wire must be reported cut even when it decodes to fewer than ``max_bytes``
+    (incompressible bytes grow a little under gzip), so one more - bounded - read asks whether
+    anything followed.
+    """
+
+    def __init__(self, chunks: Iterable[bytes], max_bytes: int) -> None:
+        self._chunks = iter(chunks)
+        self._max_bytes = max_bytes
+        self.cut = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        size = 0
+        for chunk in self._chunks:
+            yield chunk
+            size += len(chunk)
+            if size > self._max_bytes:
+                self.cut = next(self._chunks, None) is not None
+                return
 
 
 def _layer(source: Iterator[bytes], coding: str, check: Callable[[], None]) -> Iterator[bytes]:

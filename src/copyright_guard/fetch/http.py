@@ -28,7 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpcore
 import httpx
 
-from .decoding import DecodingError, accept_encoding, codings, decode_bounded
+from .decoding import DecodingError, WireBody, accept_encoding, codings, decode_bounded
 from .states import FetchOutcome, one_line
 
 __all__ = ["HttpxTransport", "describe_error"]
@@ -166,17 +166,11 @@ class HttpxTransport:
             if time.monotonic() > deadline:
                 raise _Timeout(timeout)
 
-        def raw():
-            # The raw bytes on the wire are cut at max_bytes too (RFC 9309 §2.5 lets us stop reading).
-            size = 0
-            for chunk in response.iter_raw():
-                yield chunk
-                size += len(chunk)
-                if size > max_bytes:
-                    return
-
+        # The raw bytes on the wire are cut at max_bytes too (RFC 9309 §2.5 lets us stop reading).
+        wire = WireBody(response.iter_raw(), max_bytes)
         applied = codings(response.headers.get_list("content-encoding"))
-        return decode_bounded(raw(), applied, max_bytes=max_bytes, max_codings=max_codings, check=check)
+        body, cut = decode_bounded(wire, applied, max_bytes=max_bytes, max_codings=max_codings, check=check)
+        return body, cut or wire.cut
 
     def close(self) -> None:
         self._client.close()
