@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from importlib import resources
 from pathlib import Path
 
 import click
 
+from ..core.files import write_new_file
 from .errors import CLIError
 from .policy_cmd import policy_or_fail, signer_or_fail
 
@@ -65,13 +65,11 @@ def init(out, product_token, info_url, contact, operator, name, signing_key, key
     except PolicyError as exc:
         raise CLIError(str(exc)) from None
     try:
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        write_new_file(out, text.encode("utf-8"))
     except FileExistsError:
         raise CLIError(f"{out} already exists", "choose another --out; an existing policy is never replaced") from None
     except OSError as exc:
         raise CLIError(f"cannot write {out}: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
     if as_json:
         click.echo(json.dumps({"policy": out, "sha256": policy.hash, "product_token": policy.crawler.product_token,
                                "user_agent": policy.crawler.user_agent}, indent=2))

@@ -100,3 +100,16 @@ def read_input_file(path: str | os.PathLike, max_bytes: int, what: str = "file")
             return handle.read(max_bytes + 1)
         except OSError as exc:  # EIO, or EISDIR on some systems
             raise InputFileError(f"{_shown(path)}: cannot read {what}: {exc.strerror or exc}") from None
+
+
+def write_new_file(path: str | os.PathLike, data: bytes, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path``, which must not exist yet: a key or a policy already in use is
+    never replaced (``O_EXCL``, so two writers cannot both win). ``mode`` is set at creation, so a
+    0o600 secret is never readable by others, not even for a moment (the umask can only narrow it).
+
+    Raises :class:`FileExistsError` when something is there, :class:`OSError` on any other failure;
+    the caller words the one-line error.
+    """
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)

@@ -13,6 +13,7 @@ import os
 import socket
 from pathlib import Path
 
+from ..core.files import write_new_file
 from .note import NoteError, Signer, new_signer, parse_signer
 
 MAX_KEY_BYTES = 4096
@@ -40,13 +41,11 @@ def write_new_key(path: Path, name: str | None = None) -> Signer:
         raise LogKeyError(str(exc)) from None
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        write_new_file(path, (signer.encode() + "\n").encode("ascii"), 0o600)
     except FileExistsError:
         raise LogKeyError(f"{path}: a file is already there (a key is never overwritten)") from None
     except OSError as exc:
         raise LogKeyError(f"{path}: cannot create the key file ({exc.strerror})") from None
-    with os.fdopen(descriptor, "w", encoding="ascii") as stream:
-        stream.write(signer.encode() + "\n")
     return signer
 
 

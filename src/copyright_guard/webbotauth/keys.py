@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ..core.files import InputFileError, read_input_file
+from ..core.files import InputFileError, read_input_file, write_new_file
 
 MAX_KEY_BYTES = 16 * 1024  # a PEM Ed25519 key is ~120 bytes; anything far larger is not one
 
@@ -93,15 +92,9 @@ def generate_key_file(path: str | Path) -> SigningKey:
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
     try:
-        # O_EXCL: never replace a key; 0o600 at creation, so the key is never readable by others.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        write_new_file(path, pem, 0o600)
     except FileExistsError:
         raise SigningKeyError(f"{path} already exists: a key is never overwritten (choose another --out)") from None
     except OSError as exc:
         raise SigningKeyError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        os.fchmod(fd, 0o600)  # a umask cannot widen it, but be explicit
-        os.write(fd, pem)
-    finally:
-        os.close(fd)
     return SigningKey(key, str(path))
