@@ -45,31 +45,61 @@ class TreeBuilder:
     first: one per set bit of ``size``. Appending leaf number ``size`` (1-based) completes one
     subtree per trailing zero bit of it, each merged with the stack's top; the root folds the stack
     from the right, which is exactly MTH's split at the largest power of two.
+
+    :meth:`after` starts a tree whose first leaves are not known here (another process hashes
+    them: store/verify.py): a subtree reaching into them is unknown (``None``), and the known
+    subtrees that would have merged into one are kept, in order, as :attr:`pieces` - appending
+    them with :meth:`append_node` to the real tree of the first leaves gives the whole tree.
     """
 
-    __slots__ = ("size", "_stack")
+    __slots__ = ("size", "_stack", "pieces")
 
     def __init__(self) -> None:
         self.size = 0
-        self._stack: list[bytes] = []
+        self._stack: list[bytes | None] = []
+        self.pieces: list[tuple[int, bytes]] = []
+
+    @classmethod
+    def after(cls, size: int) -> TreeBuilder:
+        tree = cls()
+        tree.size, tree._stack = size, [None] * size.bit_count()
+        return tree
 
     def append(self, leaf: bytes, nodes: list | None = None) -> None:
         """Add a leaf hash; with ``nodes``, every complete subtree of 2^NODE_LEVEL leaves or more this
         leaf completes is appended to it as ``(level, index, hash)`` (smallest first)."""
-        self.size = size = self.size + 1
-        stack, node, bits, level = self._stack, leaf, size, 0
+        self.append_node(0, leaf, nodes)
+
+    def append_node(self, level: int, node: bytes, nodes: list | None = None) -> None:
+        """Add the root of a complete subtree of 2^level leaves (``size`` must be a multiple of it)."""
+        self.size = size = self.size + (1 << level)
+        stack, bits = self._stack, size >> level
         while not bits & 1:
-            node = _sha256(b"\x01" + stack.pop() + node).digest()
+            left = stack.pop()
+            if left is None or node is None:  # reaches into leaves not known here (see after())
+                if node is not None:
+                    self.pieces.append((level, node))
+                node = None
+            else:
+                node = _sha256(b"\x01" + left + node).digest()
             bits >>= 1
             level += 1
-            if level >= NODE_LEVEL and nodes is not None:
+            if level >= NODE_LEVEL and nodes is not None and node is not None:
                 nodes.append((level, (size >> level) - 1, node))
         stack.append(node)
 
     def copy(self) -> TreeBuilder:
         other = TreeBuilder()
-        other.size, other._stack = self.size, list(self._stack)
+        other.size, other._stack, other.pieces = self.size, list(self._stack), list(self.pieces)
         return other
+
+    def known_tail(self) -> list[tuple[int, bytes]]:
+        """The known subtrees after the last unknown one, largest first, as (level, hash)."""
+        levels = [bit for bit in range(self.size.bit_length() - 1, -1, -1) if self.size >> bit & 1]
+        tail = []
+        for level, node in zip(levels, self._stack):
+            tail = [] if node is None else [*tail, (level, node)]
+        return tail
 
     def root(self) -> bytes:
         if not self._stack:

@@ -300,28 +300,32 @@ class _Derived:
     policies they cite, and the Merkle tree (with its roots at the checkpoint sizes asked for,
     and its nodes of 256 leaves and up compared with the stored ones as they complete)."""
 
-    def __init__(self, sizes: set[int], nodes: NodeCheck | None = None) -> None:
+    def __init__(self, sizes: set[int], nodes=None, tree: TreeBuilder | None = None) -> None:
         self.bad_url_key: tuple | None = None
         self.pairs = 0
         self.pairs_digest = 0
         self.evidence: dict[str, tuple] = {}  # sha256 -> (seq, id) of the first row citing it
         self.views: set[str] = set()  # site views (snapshot sets) the rows cite
         self.policies: dict[str, tuple] = {}
-        self.tree = TreeBuilder()
+        self.tree = tree or TreeBuilder()
         self.roots: dict[int, bytes] = {}
-        self.nodes = nodes
+        self.nodes = nodes  # NodeCheck, or anything with its completed(level, index, hash)
         self._sizes = sizes
         self._codes: dict[str, tuple[str, ...]] = {}
 
-    def walk(self, batches: Iterable[list[tuple]], run, genesis: str, find_hash) -> Break | None:
-        """One pass over the run's rows (``_COLUMNS``, in seq order, a list per fetch): the chain
-        (verify_chain's rules, up to its first break), the tree and the derived data (every row).
+    def walk(self, batches: Iterable[list[tuple]], genesis: str, find_hash, first_seq: int = 1) -> tuple[Break | None, int, str]:
+        """One pass over the run's rows (``_COLUMNS``, in seq order, a list per fetch) from
+        ``first_seq`` on: the chain (verify_chain's rules, up to its first break), the tree and the
+        derived data (every row). Returns the first break, and the last seq and head hash of the
+        intact chain before it.
 
         One loop, locals only, each row serialised once (chain.canonical_entry's form: a tuple
         serialises as the JSON array a list does): this is most of `audit verify`'s time.
         """
-        expected_prev, expected_seq, before_prev, previous, broken = genesis, 1, None, None, None
+        expected_prev, expected_seq, before_prev, previous, broken = genesis, first_seq, None, None, None
         tree, append, completed, sizes, roots = self.tree, self.tree.append, [], self._sizes, self.roots
+        # A tree after an unknown prefix (store/verify_split.py) records how to finish its roots.
+        at_size = tree.root if not tree.size else (lambda: (len(tree.pieces), tree.known_tail()))
         codes_of, evidence, views, policies = self._codes, self.evidence, self.views, self.policies
         dumps, sha256, from_bytes = _dumps, _sha256, int.from_bytes
         pairs, digest = self.pairs, self.pairs_digest
@@ -338,7 +342,7 @@ class _Derived:
                                            previous, find_hash)
                 append(sha256(b"\x00" + entry).digest(), completed)
                 if tree.size in sizes:
-                    roots[tree.size] = tree.root()
+                    roots[tree.size] = at_size()
                 url = row[_URL]
                 if (self.bad_url_key is None
                         and row[_URL_KEY] != from_bytes(sha256(url.encode("utf-8")).digest()[:8], "big", signed=True)):
@@ -365,9 +369,7 @@ class _Derived:
                     self.nodes.completed(*node)
             completed.clear()
         self.pairs, self.pairs_digest = pairs, digest
-        if broken is None:
-            broken = _end_problem(expected_seq - 1, expected_prev, run.decision_count, run.head_hash)
-        return broken
+        return broken, expected_seq - 1, expected_prev
 
 
 def _codes(reasons: str) -> tuple[str, ...]:
@@ -395,9 +397,8 @@ def verify(engine: Engine, run_id: str | None = None, checkpoints_file: str | No
         for run in known:
             inside = stored_checkpoints(connection, run.id)
             held = outside.pop(run.id, []) if outside is not None else []
-            derived = _Derived({c.tree_size for c in inside} | {c.size for c in held if isinstance(c, Checkpoint)},
-                               NodeCheck(run.id, stored_nodes(connection, run.id)))
-            check = check_chain(connection, run, derived)
+            sizes = {c.tree_size for c in inside} | {c.size for c in held if isinstance(c, Checkpoint)}
+            check, derived = check_chain(connection, run, sizes)
             notes: list[str] = []
             problems = [
                 *check_run_record(connection, run),
@@ -435,21 +436,31 @@ def verify(engine: Engine, run_id: str | None = None, checkpoints_file: str | No
                 ))
 
 
-def check_chain(connection, run, derived: _Derived) -> RunCheck:
-    """The hash chain (module docstring), starting from what the first row links to; the
-    run record check below says whether that is the run's genuine record."""
+def check_chain(connection, run, sizes: set[int]) -> tuple[RunCheck, _Derived]:
+    """The hash chain (module docstring), starting from what the first row links to, and the
+    pass's derived data (with the Merkle roots at ``sizes``); the run record check below says
+    whether that first link is the run's genuine record. A large run is walked by two processes
+    (store/verify_split.py), which falls back to this one walk at the first irregularity."""
+    from .verify_split import walk_in_two
+
+    genesis = _first_link(connection, run)
+    done = walk_in_two(connection, run, sizes, genesis)
+    if done is not None:
+        return done
 
     def find_hash(value: str) -> int | None:
         return connection.execute(
             select(decisions.c.seq).where(decisions.c.run_id == run.id, decisions.c.row_hash == value).limit(1)
         ).scalar()
 
+    derived = _Derived(sizes, NodeCheck(run.id, stored_nodes(connection, run.id)))
     batches = stream_batches(connection, select(*_COLUMNS).where(decisions.c.run_id == run.id).order_by(decisions.c.seq))
     try:
-        broken = derived.walk(batches, run, _first_link(connection, run), find_hash)
+        broken, last_seq, head = derived.walk(batches, genesis, find_hash)
     finally:
         batches.close()
-    return RunCheck(run.id, derived.tree.size, run.decision_count is not None, broken)
+    broken = broken or _end_problem(last_seq, head, run.decision_count, run.head_hash)
+    return RunCheck(run.id, derived.tree.size, run.decision_count is not None, broken), derived
 
 
 def check_nodes(run, derived: _Derived) -> list[Break]:
