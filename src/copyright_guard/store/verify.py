@@ -58,6 +58,7 @@ from .chain import (
     GENESIS,
     RUN_RECORD_FIELDS,
     canonical_entry,
+    dumps_array,
     entry_and_link,
     row_hash,
     run_record_hash,
@@ -185,7 +186,7 @@ def _classify(content, prev_hash, stored, expected_prev, expected_seq, before_pr
         return Break("inserted", seq, decision_id, f"inserted: {where} repeats the seq of decision {previous[1]}")
     if prev_hash == expected_prev:
         return Break("edited", seq, decision_id, f"edited: {where} no longer matches its hash")
-    if row_hash(content, expected_prev) == stored:
+    if _link(content, expected_prev) == stored:
         return Break("edited", seq, decision_id, f"edited: the link field (prev_hash) of {where} was changed")
     if previous is not None and prev_hash == before_prev:
         return Break(
@@ -193,13 +194,13 @@ def _classify(content, prev_hash, stored, expected_prev, expected_seq, before_pr
             f"inserted: row seq {previous[0]} (decision {previous[1]}) is not part of the chain; "
             f"seq {seq} links past it",
         )
-    if seq > expected_seq and row_hash(content, prev_hash) == stored:
+    if seq > expected_seq and _link(content, prev_hash) == stored:
         missing = f"seq {expected_seq}" if seq == expected_seq + 1 else f"seq {expected_seq}..{seq - 1}"
         return Break("deleted", expected_seq, None, f"deleted: {missing} missing before {where}")
     elsewhere = find_hash(prev_hash)
     if elsewhere is not None:
         return Break("reordered", seq, decision_id, f"reordered: {where} links to seq {elsewhere}, which now sits elsewhere")
-    if previous is not None and seq == expected_seq and row_hash(content, prev_hash) == stored:
+    if previous is not None and seq == expected_seq and _link(content, prev_hash) == stored:
         # This row is intact and in place, but the row before it is not the one it was chained to.
         return Break(
             "edited", previous[0], previous[1],
@@ -207,6 +208,14 @@ def _classify(content, prev_hash, stored, expected_prev, expected_seq, before_pr
             f"seq {seq} still links to the original",
         )
     return Break("deleted", expected_seq, decision_id, f"deleted: {where} links to a row that is no longer there")
+
+
+def _link(content: tuple, prev_hash: str) -> str | None:
+    """chain.row_hash, or None for a row holding a value no writer stores (a BLOB in SQLite)."""
+    try:
+        return row_hash(content, prev_hash)
+    except (TypeError, ValueError):
+        return None
 
 
 def verify_export(rows: Iterable[tuple[str, tuple]], meta: dict, *, jsonl: bool, run_id: str | None = None,
@@ -290,7 +299,6 @@ def verify_export(rows: Iterable[tuple[str, tuple]], meta: dict, *, jsonl: bool,
 
 
 _sha256 = hashlib.sha256
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # chain.canonical_entry's encoder
 _EVIDENCE_SHA = re.compile(r'"sha256":"([0-9a-f]{64})"')
 
 
@@ -327,12 +335,15 @@ class _Derived:
         # A tree after an unknown prefix (store/verify_split.py) records how to finish its roots.
         at_size = tree.root if not tree.size else (lambda: (len(tree.pieces), tree.known_tail()))
         codes_of, evidence, views, policies = self._codes, self.evidence, self.views, self.policies
-        dumps, sha256, from_bytes = _dumps, _sha256, int.from_bytes
+        dumps, sha256, from_bytes = dumps_array, _sha256, int.from_bytes
         pairs, digest = self.pairs, self.pairs_digest
         for batch in batches:
             for row in batch:
                 seq, decision_id, prev_hash, stored = row[_SEQ], row[_ID], row[_N], row[_N + 1]
-                entry = dumps(row[:_N] if row[_FORMAT] else row[:_N_FORMAT1]).encode("utf-8")
+                try:
+                    entry = dumps(row[:_N] if row[_FORMAT] else row[:_N_FORMAT1]).encode("utf-8")
+                except (TypeError, ValueError):  # a value no writer stores (a BLOB in SQLite): an edit
+                    entry = repr(row[:_N]).encode("utf-8", "replace")
                 if broken is None:
                     if (prev_hash == expected_prev and seq == expected_seq
                             and sha256(entry + prev_hash.encode("utf-8")).hexdigest() == stored):

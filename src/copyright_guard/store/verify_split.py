@@ -9,9 +9,10 @@ walks the rows up to ``split``; then the child's known subtrees are appended to 
 the derived data are merged in row order.
 
 Only an intact run is done this way: at any irregularity (a break in either half, the halves not
-meeting, the child failing) the caller walks the run again in one process, so every problem is
-found and named exactly as the one walk names it. Linux only (fork: the child shares the parent's
-string hashing, which the reason-index digest relies on), from PARALLEL_MIN rows up.
+meeting, the child failing or stuck) the caller walks the run again in one process, so every
+problem is found and named exactly as the one walk names it. Linux only, in a process without other
+threads (fork: the child shares the parent's string hashing, which the reason-index digest relies
+on), from PARALLEL_MIN rows up.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import heapq
 import multiprocessing
 import os
 import sys
+import threading
+import time
 
 from sqlalchemy import func, select
 
@@ -50,6 +53,7 @@ def walk_in_two(connection, run, sizes: set[int], genesis: str):
     child = context.Process(target=_upper_half, args=(connection.engine, run.id, split, sizes, sender), daemon=True)
     child.start()
     sender.close()
+    started = time.monotonic()
     try:
         lower = _Derived({s for s in sizes if s <= split}, NodeCheck(run.id, stored_nodes(connection, run.id)))
         batches = stream_batches(connection, select(*_COLUMNS).where(decisions.c.run_id == run.id,
@@ -58,12 +62,17 @@ def walk_in_two(connection, run, sizes: set[int], genesis: str):
             broken, last_seq, head = lower.walk(batches, genesis, lambda _hash: None)
         finally:
             batches.close()
-        try:
-            upper = reader.recv()
-        except EOFError:  # the child died without a word
-            upper = None
+        upper = None
+        # The halves are the same size: a child much slower than this walk is stuck, not busy.
+        if reader.poll(max(60.0, 4 * (time.monotonic() - started))):
+            try:
+                upper = reader.recv()
+            except EOFError:  # the child died without a word
+                pass
     finally:
         reader.close()
+        if upper is None and child.is_alive():
+            child.terminate()
         child.join()
     if broken is not None or last_seq != split or not isinstance(upper, dict) or upper["broken"] \
             or upper["genesis"] != head:
@@ -75,7 +84,8 @@ def walk_in_two(connection, run, sizes: set[int], genesis: str):
 
 
 def _split_point(connection, run) -> int | None:
-    if sys.platform != "linux" or (os.cpu_count() or 1) < 2:
+    # Forking a process with other threads running could leave the child holding their locks.
+    if sys.platform != "linux" or (os.cpu_count() or 1) < 2 or threading.active_count() > 1:
         return None
     url = connection.engine.url
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
