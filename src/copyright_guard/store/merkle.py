@@ -68,7 +68,11 @@ class TreeBuilder:
     def append(self, leaf: bytes, nodes: list | None = None) -> None:
         """Add a leaf hash; with ``nodes``, every complete subtree of 2^NODE_LEVEL leaves or more this
         leaf completes is appended to it as ``(level, index, hash)`` (smallest first)."""
-        self.append_node(0, leaf, nodes)
+        if self.size & 1:  # an even leaf number completes subtrees
+            self.append_node(0, leaf, nodes)
+        else:  # an odd one completes none (half of all leaves: `audit verify` appends one per row)
+            self.size += 1
+            self._stack.append(leaf)
 
     def append_node(self, level: int, node: bytes, nodes: list | None = None) -> None:
         """Add the root of a complete subtree of 2^level leaves (``size`` must be a multiple of it)."""

@@ -17,6 +17,7 @@ on), from PARALLEL_MIN rows up.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import multiprocessing
 import os
@@ -99,6 +100,9 @@ def _upper_half(engine, run_id: str, split: int, sizes: set[int], sender) -> Non
     from .verify import _COLUMNS, _Derived
     from .sql import stream_batches
 
+    # The parent's objects are shared copy-on-write: a full collection touching each of them would
+    # copy the whole heap into this process.
+    gc.freeze()
     try:
         engine.dispose(close=False)  # the parent's pooled connections stay the parent's
         with engine.connect() as connection:
