@@ -87,7 +87,7 @@ def record_run(engine, policy, count: int, *, finish: bool = True, domain: str =
 @contextmanager
 def tampering(engine):
     """A transaction of someone who owns the database and switched the append-only triggers off
-    (revision 0006): the attacker the hash chain and the checkpoints are there to catch."""
+    (revisions 0006, 0008): the attacker the hash chain and the checkpoints are there to catch."""
     with engine.begin() as connection:
         if connection.dialect.name == "sqlite":
             triggers = connection.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all()
@@ -98,7 +98,7 @@ def tampering(engine):
                 connection.execute(text(sql))
         else:
             tables = ("decisions", "decision_reasons", "evidence", "policies", "checkpoints", "runs", "site_files",
-                      "site_views")
+                      "site_views", "merkle_nodes")
             for table in tables:
                 connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
             yield connection

@@ -63,3 +63,27 @@ def test_consistency_proofs_verify_and_a_rewritten_prefix_does_not():
             rewritten = mth([b"forged", *entries[1:old]])
             assert not verify_consistency(old, n, rewritten, root, proof)
     assert node_hash(b"a", b"b") == hashlib.sha256(b"\x01ab").digest()
+
+
+def test_the_builder_reports_every_complete_subtree_of_256_leaves_and_up_and_paths_read_them():
+    from copyright_guard.store.merkle import NODE_LEVEL, TreeBuilder, inclusion_path
+
+    leaves = [leaf_hash(e) for e in _entries(1300)]
+    builder, nodes = TreeBuilder(), []
+    for leaf in leaves:
+        builder.append(leaf, nodes)
+    expected = sorted((level, index) for level in range(NODE_LEVEL, 11) for index in range(1300 >> level))
+    assert sorted((level, index) for level, index, _ in nodes) == expected  # 5 + 2 + 1 nodes
+    for level, index, node in nodes:
+        assert node == root_of(leaves[index << level:(index + 1) << level])
+    stored = {(level, index): node for level, index, node in nodes}
+
+    def node(level, index):  # stored nodes where there are, leaves below NODE_LEVEL
+        return stored.get((level, index)) or root_of(leaves[index << level:(index + 1) << level])
+
+    for size in (256, 300, 1024, 1300):
+        for index in (0, 255, 256, size - 1):
+            if index < size:
+                path = inclusion_path(index, size, node)
+                assert path == inclusion_proof(leaves[:size], index)
+                assert verify_inclusion(leaves[index], index, size, path, root_of(leaves[:size]))

@@ -58,7 +58,25 @@ CHAIN_FIELDS = (
     "reasons",
 )
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+def _array_encoder(encoder: json.JSONEncoder):
+    """``encoder.encode`` for a list or tuple, without building the C encoder again on every call
+    (what JSONEncoder.iterencode does): the same C function with the same arguments, so the same
+    text - except the circular-reference check, which a flat array of scalars (a row) cannot need
+    and whose bookkeeping a failed call could leave behind. Where the C accelerator is missing,
+    ``encoder.encode`` itself."""
+    from json.encoder import c_make_encoder, encode_basestring
+
+    if c_make_encoder is None or encoder.indent is not None:
+        return encoder.encode
+    make = c_make_encoder(None, encoder.default, encode_basestring,
+                          encoder.indent, encoder.key_separator, encoder.item_separator, encoder.sort_keys,
+                          encoder.skipkeys, encoder.allow_nan)
+    join = "".join
+    return lambda values: join(make(values, 0))
+
+
+# canonical_entry's serialisation: json.dumps(values, ensure_ascii=False, separators=(",", ":")).
+dumps_array = _dumps = _array_encoder(json.JSONEncoder(ensure_ascii=False, separators=(",", ":")))
 _canonical = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
 
 

@@ -7,12 +7,18 @@ over the run's rows in ``seq`` order (leaf index = seq - 1). The tree of n leave
 largest power of two smaller than n (§2.1.1). Inclusion proofs (§2.1.3) and consistency proofs
 (§2.1.4) are produced and checked with the RFC's algorithms, so any RFC 9162 implementation can
 check them too. Pure: bytes in, bytes out.
+
+A **node** (level, index) is the root of the complete subtree over leaves
+[index * 2^level, (index + 1) * 2^level): every such subtree is also a subtree of every larger tree
+(§2.1.1 splits at powers of two), so its hash never changes once its last leaf exists. The writer
+stores the nodes of level >= NODE_LEVEL as the tree grows (store/nodes.py), so an inclusion proof
+(:func:`inclusion_path`) needs those stored hashes plus at most two chunks of 2^NODE_LEVEL leaves.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 _sha256 = hashlib.sha256
 
@@ -27,39 +33,83 @@ def node_hash(left: bytes, right: bytes) -> bytes:
 
 EMPTY_ROOT = _sha256(b"").digest()  # MTH({}) = SHA-256() (§2.1.1)
 
+# Nodes of 2^8 = 256 leaves and up are stored: 1/128 as many rows as decisions, and a proof re-hashes
+# at most 2 x 255 decisions besides the O(log n) stored hashes it reads.
+NODE_LEVEL = 8
+
 
 class TreeBuilder:
     """Appends leaf hashes and gives the root at the current size, in O(log n) memory.
 
-    The stack holds the roots of the complete subtrees the leaves so far decompose into (sizes
-    are distinct powers of two, largest first); the root folds them from the right, which is
-    exactly MTH's split at the largest power of two.
+    The stack holds the roots of the complete subtrees the leaves so far decompose into, largest
+    first: one per set bit of ``size``. Appending leaf number ``size`` (1-based) completes one
+    subtree per trailing zero bit of it, each merged with the stack's top; the root folds the stack
+    from the right, which is exactly MTH's split at the largest power of two.
+
+    :meth:`after` starts a tree whose first leaves are not known here (another process hashes
+    them: store/verify.py): a subtree reaching into them is unknown (``None``), and the known
+    subtrees that would have merged into one are kept, in order, as :attr:`pieces` - appending
+    them with :meth:`append_node` to the real tree of the first leaves gives the whole tree.
     """
+
+    __slots__ = ("size", "_stack", "pieces")
 
     def __init__(self) -> None:
         self.size = 0
-        self._stack: list[tuple[int, bytes]] = []
+        self._stack: list[bytes | None] = []
+        self.pieces: list[tuple[int, bytes]] = []
 
-    def append(self, leaf: bytes) -> None:
-        self.size += 1
-        size, node = 1, leaf
-        stack = self._stack
-        while stack and stack[-1][0] == size:
-            left = stack.pop()[1]
-            node = _sha256(b"\x01" + left + node).digest()
-            size *= 2
-        stack.append((size, node))
+    @classmethod
+    def after(cls, size: int) -> TreeBuilder:
+        tree = cls()
+        tree.size, tree._stack = size, [None] * size.bit_count()
+        return tree
+
+    def append(self, leaf: bytes, nodes: list | None = None) -> None:
+        """Add a leaf hash; with ``nodes``, every complete subtree of 2^NODE_LEVEL leaves or more this
+        leaf completes is appended to it as ``(level, index, hash)`` (smallest first)."""
+        if self.size & 1:  # an even leaf number completes subtrees
+            self.append_node(0, leaf, nodes)
+        else:  # an odd one completes none (half of all leaves: `audit verify` appends one per row)
+            self.size += 1
+            self._stack.append(leaf)
+
+    def append_node(self, level: int, node: bytes, nodes: list | None = None) -> None:
+        """Add the root of a complete subtree of 2^level leaves (``size`` must be a multiple of it)."""
+        self.size = size = self.size + (1 << level)
+        stack, bits = self._stack, size >> level
+        while not bits & 1:
+            left = stack.pop()
+            if left is None or node is None:  # reaches into leaves not known here (see after())
+                if node is not None:
+                    self.pieces.append((level, node))
+                node = None
+            else:
+                node = _sha256(b"\x01" + left + node).digest()
+            bits >>= 1
+            level += 1
+            if level >= NODE_LEVEL and nodes is not None and node is not None:
+                nodes.append((level, (size >> level) - 1, node))
+        stack.append(node)
 
     def copy(self) -> TreeBuilder:
         other = TreeBuilder()
-        other.size, other._stack = self.size, list(self._stack)
+        other.size, other._stack, other.pieces = self.size, list(self._stack), list(self.pieces)
         return other
+
+    def known_tail(self) -> list[tuple[int, bytes]]:
+        """The known subtrees after the last unknown one, largest first, as (level, hash)."""
+        levels = [bit for bit in range(self.size.bit_length() - 1, -1, -1) if self.size >> bit & 1]
+        tail = []
+        for level, node in zip(levels, self._stack):
+            tail = [] if node is None else [*tail, (level, node)]
+        return tail
 
     def root(self) -> bytes:
         if not self._stack:
             return EMPTY_ROOT
-        node = self._stack[-1][1]
-        for _, left in reversed(self._stack[:-1]):
+        node = self._stack[-1]
+        for left in reversed(self._stack[:-1]):
             node = node_hash(left, node)
         return node
 
@@ -82,15 +132,41 @@ def _mth(leaves: Sequence[bytes]) -> bytes:
 
 def inclusion_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
     """PATH(m, D[n]) of RFC 9162 §2.1.3.1, leaf hashes given."""
-    n = len(leaves)
-    if not 0 <= index < n:
-        raise ValueError(f"leaf index {index} is outside a tree of {n}")
-    if n == 1:
-        return []
+    return inclusion_path(index, len(leaves),
+                          lambda level, i: _mth(leaves[i << level:(i + 1) << level]))
+
+
+def inclusion_path(index: int, size: int, node: Callable[[int, int], bytes]) -> list[bytes]:
+    """PATH(index, D[size]) of RFC 9162 §2.1.3.1, given ``node(level, i)``: the hash of the complete
+    subtree over leaves [i * 2^level, (i + 1) * 2^level) (a leaf hash at level 0).
+
+    Every subtree the path names is either such a complete subtree or the tree's right edge
+    [lo, size), which is the fold of the complete subtrees the bits of its length give (§2.1.1).
+    """
+    if not 0 <= index < size:
+        raise ValueError(f"leaf index {index} is outside a tree of {size}")
+    path = []
+    lo, hi = 0, size
+    while hi - lo > 1:  # outermost sibling first; the RFC lists them innermost first
+        k = _split(hi - lo)
+        if index < lo + k:
+            path.append(_range_hash(lo + k, hi, node))
+            hi = lo + k
+        else:
+            path.append(_range_hash(lo, lo + k, node))
+            lo += k
+    path.reverse()
+    return path
+
+
+def _range_hash(lo: int, hi: int, node: Callable[[int, int], bytes]) -> bytes:
+    """MTH(D[lo:hi]) for a range inclusion_path visits: lo is a multiple of a power of two >= its length."""
+    n = hi - lo
+    if n & (n - 1) == 0:
+        level = n.bit_length() - 1
+        return node(level, lo >> level)
     k = _split(n)
-    if index < k:
-        return [*inclusion_proof(leaves[:k], index), _mth(leaves[k:])]
-    return [*inclusion_proof(leaves[k:], index - k), _mth(leaves[:k])]
+    return node_hash(_range_hash(lo, lo + k, node), _range_hash(lo + k, hi, node))
 
 
 def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes) -> bool:

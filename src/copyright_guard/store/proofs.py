@@ -30,13 +30,13 @@ from collections.abc import Iterator
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from .chain import ENTRY_FIELDS, canonical_entry, url_key
+from .chain import url_key
 from .checkpoints import origin_for
 from .checkpoints import stored as stored_checkpoints
-from .merkle import inclusion_proof, leaf_hash, verify_inclusion
-from .note import Checkpoint
+from .merkle import leaf_hash, verify_inclusion
+from .nodes import MissingRows, RunTree
+from .note import Checkpoint, NoteError, parse_checkpoint
 from .schema import checkpoints, decisions, runs
-from .sql import stream_tuples
 
 PROOF_FORMAT = "copyright-guard-inclusion-proof/1"
 MAX_PROOF_BYTES = 1024 * 1024
@@ -77,24 +77,25 @@ def prove(engine: Engine, target: str) -> dict:
                              "checkpoint: it is not anchored yet, so there is nothing to prove it against")
         note = connection.execute(select(checkpoints.c.note).where(
             checkpoints.c.run_id == row.run_id, checkpoints.c.tree_size == size)).scalar_one()
-        columns = [decisions.c[name] for name in ENTRY_FIELDS]
-        rows = stream_tuples(connection, select(*columns).where(decisions.c.run_id == row.run_id,
-                                                                decisions.c.seq <= size).order_by(decisions.c.seq))
+        # The stored nodes on the path and at most two chunks of 256 rows (store/nodes.py), not the run.
+        tree = RunTree(connection, row.run_id, size)
         try:
-            leaves, entry = [], None
-            for values in rows:
-                text = canonical_entry(values)
-                leaves.append(leaf_hash(text.encode("utf-8")))
-                if values[0] == row.id:
-                    entry = text
-        finally:
-            rows.close()
-    if len(leaves) != size or entry is None:
-        raise ProofError(f"run {row.run_id} has {len(leaves)} of the {size} decisions its checkpoint covers "
+            path = tree.path(row.seq - 1)
+            entry = tree.entry(row.seq - 1)
+        except MissingRows as exc:
+            raise ProofError(str(exc)) from None
+    # Checked before it is handed out, against the root the stored note signed (a wrong stored node
+    # or row gives a proof that would not check): a one-line refusal, never a bad proof.
+    try:
+        root = parse_checkpoint(note.partition("\n\n")[0] + "\n").root
+    except NoteError:
+        root = b""
+    if not verify_inclusion(leaf_hash(entry.encode("utf-8")), row.seq - 1, size, path, root):
+        raise ProofError(f"the stored decisions of run {row.run_id} do not match its checkpoint for tree size {size} "
                          "(run `audit verify`)")
     return {"format": PROOF_FORMAT, "run_id": row.run_id, "decision_id": row.id, "seq": row.seq,
             "entry": entry, "leaf_index": row.seq - 1, "tree_size": size,
-            "inclusion": [base64.b64encode(node).decode() for node in inclusion_proof(leaves, row.seq - 1)],
+            "inclusion": [base64.b64encode(node).decode() for node in path],
             "checkpoint": note}
 
 

@@ -200,4 +200,17 @@ checkpoints = Table(
     Column("note", Text, nullable=False),
 )
 
-AUDIT_TABLES = (policies, runs, decisions, decision_reasons, evidence, site_files, site_views, checkpoints)
+merkle_nodes = Table(
+    "merkle_nodes",
+    metadata,
+    # Revision 0008: the hash of the complete subtree over leaves [node_index * 2^level,
+    # (node_index + 1) * 2^level) of a run's Merkle tree, for level >= merkle.NODE_LEVEL (store/nodes.py).
+    # Written with the rows it covers; what `audit prove` reads instead of the whole run.
+    Column("run_id", String(32), primary_key=True),
+    Column("level", SmallInteger, primary_key=True),
+    Column("node_index", BigInteger, primary_key=True),
+    Column("hash", HASH, nullable=False),
+)
+
+AUDIT_TABLES = (policies, runs, decisions, decision_reasons, evidence, site_files, site_views, checkpoints,
+                merkle_nodes)

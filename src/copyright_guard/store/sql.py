@@ -80,6 +80,16 @@ def stream_tuples(connection: Connection, statement, size: int = 5000):
     ``audit verify`` and ``audit export`` read every row; SQLAlchemy's Row objects cost more than
     the hashing itself. On PostgreSQL a named (server-side) cursor keeps memory constant.
     """
+    batches = stream_batches(connection, statement, size)
+    try:
+        for batch in batches:
+            yield from batch
+    finally:
+        batches.close()
+
+
+def stream_batches(connection: Connection, statement, size: int = 5000):
+    """:func:`stream_tuples` a list per fetch (a loop over rows without a generator step per row)."""
     compiled = statement.compile(dialect=connection.dialect)
     params = compiled.params
     if compiled.positional:
@@ -92,6 +102,6 @@ def stream_tuples(connection: Connection, statement, size: int = 5000):
     try:
         cursor.execute(str(compiled), params)
         while rows := cursor.fetchmany(size):
-            yield from rows
+            yield rows
     finally:
         cursor.close()

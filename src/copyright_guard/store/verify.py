@@ -53,10 +53,12 @@ from sqlalchemy.engine import Engine
 from ..core.model import sha256_hex
 from .db import one_line
 from .chain import (
+    CHAIN_FIELDS,
     ENTRY_FIELDS,
     GENESIS,
     RUN_RECORD_FIELDS,
     canonical_entry,
+    dumps_array,
     entry_and_link,
     row_hash,
     run_record_hash,
@@ -67,11 +69,13 @@ from .chain import (
 from .checkpoints import origin_for, run_of_origin
 from .checkpoints import stored as stored_checkpoints
 from .merkle import TreeBuilder, leaf_hash
+from .nodes import NodeCheck
+from .nodes import stored_in_order as stored_nodes
 from .note import Checkpoint, NoteError, open_note, parse_vkey, split_notes
 from .proof import consulted_record
 from .schema import decision_reasons, decisions, evidence, policies, runs, site_files, site_views
 from .schema_lists import exclusion_list_versions
-from .sql import stream_tuples
+from .sql import stream_batches, stream_tuples
 
 _COLUMNS = [decisions.c[name] for name in ENTRY_FIELDS] + [decisions.c.prev_hash, decisions.c.row_hash, decisions.c.url_key]
 _N = len(ENTRY_FIELDS)
@@ -82,6 +86,8 @@ _REASONS = ENTRY_FIELDS.index("reasons")
 _POLICY = ENTRY_FIELDS.index("policy_hash")
 _URL_KEY = _N + 2
 _VIEW = ENTRY_FIELDS.index("site_view")  # row format 2: the site-wide file snapshots a decision cites
+_FORMAT = ENTRY_FIELDS.index("row_format")  # NULL: row format 1, whose entry is the chain fields alone
+_N_FORMAT1 = len(CHAIN_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -130,16 +136,14 @@ def verify_chain(
     recorded_head: str | None = None,
     find_hash: Callable[[str], int | None] = lambda _hash: None,
     genesis: str = GENESIS,
-    on_entry: Callable[[bytes], None] | None = None,
 ) -> RunCheck:
     """Check one run. ``rows``: tuples of chain.ENTRY_FIELDS + (prev_hash, row_hash), in seq order
     (further columns are ignored).
 
     ``find_hash(h)`` returns the seq of the run's row whose row_hash is ``h`` (to tell a reordered
     row from a deleted one); ``recorded_*`` come from the run's finish record, if any; ``genesis``
-    is what the first row links to (the run's record hash, or GENESIS for older runs);
-    ``on_entry(entry)`` receives the canonical entry of each row read (serialised once for both
-    the chain and the Merkle tree), up to and including the first broken one.
+    is what the first row links to (the run's record hash, or GENESIS for older runs).
+    (The database's runs are walked by :func:`check_chain`, which applies the same rules.)
     """
     expected_prev, expected_seq = genesis, 1
     before_prev = None  # row_hash of the row before the previous one
@@ -149,28 +153,30 @@ def verify_chain(
         count += 1
         content, prev_hash, stored = row[:_N], row[_N], row[_N + 1]
         seq, decision_id = content[_SEQ], content[_ID]
-        entry, link = entry_and_link(content, prev_hash)
-        if on_entry is not None:
-            on_entry(entry)
+        _, link = entry_and_link(content, prev_hash)
         if prev_hash == expected_prev and seq == expected_seq and link == stored:
             before_prev, expected_prev, expected_seq, previous = expected_prev, stored, seq + 1, (seq, decision_id)
             continue
         broken = _classify(content, prev_hash, stored, expected_prev, expected_seq, before_prev, previous, find_hash)
         return RunCheck(run_id, count, recorded_count is not None, broken)
-    last_seq = expected_seq - 1
-    if recorded_count is not None:
-        recorded = f"the run finished with {recorded_count} rows, head hash {recorded_head}"
-        if last_seq < recorded_count:
-            return RunCheck(run_id, count, True, Break(
-                "deleted", last_seq + 1, None, f"deleted: the chain ends at seq {last_seq} but {recorded}"))
-        if last_seq > recorded_count:
-            return RunCheck(run_id, count, True, Break(
-                "inserted", recorded_count + 1, None,
-                f"inserted: seq {recorded_count + 1}..{last_seq} were added after the run finished ({recorded})"))
-        if recorded_head is not None and recorded_head != expected_prev:
-            return RunCheck(run_id, count, True, Break(
-                "edited", last_seq, None, f"edited: the chain was recomputed; its head differs from the record ({recorded})"))
-    return RunCheck(run_id, count, recorded_count is not None)
+    return RunCheck(run_id, count, recorded_count is not None,
+                    _end_problem(expected_seq - 1, expected_prev, recorded_count, recorded_head))
+
+
+def _end_problem(last_seq: int, head: str, recorded_count: int | None, recorded_head: str | None) -> Break | None:
+    """An intact chain of ``last_seq`` rows ending at ``head`` against the run's finish record."""
+    if recorded_count is None:
+        return None
+    recorded = f"the run finished with {recorded_count} rows, head hash {recorded_head}"
+    if last_seq < recorded_count:
+        return Break("deleted", last_seq + 1, None, f"deleted: the chain ends at seq {last_seq} but {recorded}")
+    if last_seq > recorded_count:
+        return Break("inserted", recorded_count + 1, None,
+                     f"inserted: seq {recorded_count + 1}..{last_seq} were added after the run finished ({recorded})")
+    if recorded_head is not None and recorded_head != head:
+        return Break("edited", last_seq, None,
+                     f"edited: the chain was recomputed; its head differs from the record ({recorded})")
+    return None
 
 
 def _classify(content, prev_hash, stored, expected_prev, expected_seq, before_prev, previous, find_hash) -> Break:
@@ -180,7 +186,7 @@ def _classify(content, prev_hash, stored, expected_prev, expected_seq, before_pr
         return Break("inserted", seq, decision_id, f"inserted: {where} repeats the seq of decision {previous[1]}")
     if prev_hash == expected_prev:
         return Break("edited", seq, decision_id, f"edited: {where} no longer matches its hash")
-    if row_hash(content, expected_prev) == stored:
+    if _link(content, expected_prev) == stored:
         return Break("edited", seq, decision_id, f"edited: the link field (prev_hash) of {where} was changed")
     if previous is not None and prev_hash == before_prev:
         return Break(
@@ -188,13 +194,13 @@ def _classify(content, prev_hash, stored, expected_prev, expected_seq, before_pr
             f"inserted: row seq {previous[0]} (decision {previous[1]}) is not part of the chain; "
             f"seq {seq} links past it",
         )
-    if seq > expected_seq and row_hash(content, prev_hash) == stored:
+    if seq > expected_seq and _link(content, prev_hash) == stored:
         missing = f"seq {expected_seq}" if seq == expected_seq + 1 else f"seq {expected_seq}..{seq - 1}"
         return Break("deleted", expected_seq, None, f"deleted: {missing} missing before {where}")
     elsewhere = find_hash(prev_hash)
     if elsewhere is not None:
         return Break("reordered", seq, decision_id, f"reordered: {where} links to seq {elsewhere}, which now sits elsewhere")
-    if previous is not None and seq == expected_seq and row_hash(content, prev_hash) == stored:
+    if previous is not None and seq == expected_seq and _link(content, prev_hash) == stored:
         # This row is intact and in place, but the row before it is not the one it was chained to.
         return Break(
             "edited", previous[0], previous[1],
@@ -202,6 +208,14 @@ def _classify(content, prev_hash, stored, expected_prev, expected_seq, before_pr
             f"seq {seq} still links to the original",
         )
     return Break("deleted", expected_seq, decision_id, f"deleted: {where} links to a row that is no longer there")
+
+
+def _link(content: tuple, prev_hash: str) -> str | None:
+    """chain.row_hash, or None for a row holding a value no writer stores (a BLOB in SQLite)."""
+    try:
+        return row_hash(content, prev_hash)
+    except (TypeError, ValueError):
+        return None
 
 
 def verify_export(rows: Iterable[tuple[str, tuple]], meta: dict, *, jsonl: bool, run_id: str | None = None,
@@ -291,51 +305,82 @@ _EVIDENCE_SHA = re.compile(r'"sha256":"([0-9a-f]{64})"')
 class _Derived:
     """What one pass over a run's rows collects for the derived-data checks: the first wrong
     url_key, a digest of the (decision, reason code) pairs the rows imply, the evidence and
-    policies they cite, and the Merkle tree (with its roots at the checkpoint sizes asked for)."""
+    policies they cite, and the Merkle tree (with its roots at the checkpoint sizes asked for,
+    and its nodes of 256 leaves and up compared with the stored ones as they complete)."""
 
-    def __init__(self, sizes: set[int]) -> None:
+    def __init__(self, sizes: set[int], nodes=None, tree: TreeBuilder | None = None) -> None:
         self.bad_url_key: tuple | None = None
         self.pairs = 0
         self.pairs_digest = 0
         self.evidence: dict[str, tuple] = {}  # sha256 -> (seq, id) of the first row citing it
         self.views: set[str] = set()  # site views (snapshot sets) the rows cite
         self.policies: dict[str, tuple] = {}
-        self.tree = TreeBuilder()
+        self.tree = tree or TreeBuilder()
         self.roots: dict[int, bytes] = {}
+        self.nodes = nodes  # NodeCheck, or anything with its completed(level, index, hash)
         self._sizes = sizes
         self._codes: dict[str, tuple[str, ...]] = {}
 
-    def add_entry(self, entry: bytes) -> None:
-        """The next row's Merkle leaf (verify_chain's on_entry, or the drain after a break)."""
-        tree = self.tree
-        tree.append(_sha256(b"\x00" + entry).digest())
-        if tree.size in self._sizes:
-            self.roots[tree.size] = tree.root()
+    def walk(self, batches: Iterable[list[tuple]], genesis: str, find_hash, first_seq: int = 1) -> tuple[Break | None, int, str]:
+        """One pass over the run's rows (``_COLUMNS``, in seq order, a list per fetch) from
+        ``first_seq`` on: the chain (verify_chain's rules, up to its first break), the tree and the
+        derived data (every row). Returns the first break, and the last seq and head hash of the
+        intact chain before it.
 
-    def observe(self, rows: Iterable[tuple]) -> Iterator[tuple]:
-        codes_of = self._codes
-        for row in rows:
-            content = row[:_N]
-            if self.bad_url_key is None and row[_URL_KEY] != url_key(content[_URL]):
-                self.bad_url_key = (content[_SEQ], content[_ID], content[_URL])
-            view = content[_VIEW]
-            if view is not None:
-                self.views.add(view)
-            reasons = content[_REASONS]
-            codes = codes_of.get(reasons)
-            if codes is None:
-                codes = _codes(reasons)
-                if len(codes_of) > 4096:
-                    codes_of.clear()
-                codes_of[reasons] = codes
-                for sha in _EVIDENCE_SHA.findall(reasons):
-                    self.evidence.setdefault(sha, (content[_SEQ], content[_ID]))
-            for code in codes:
-                self.pairs += 1
-                self.pairs_digest ^= hash((content[_ID], code))
-            if content[_POLICY] not in self.policies:
-                self.policies[content[_POLICY]] = (content[_SEQ], content[_ID])
-            yield row
+        One loop, locals only, each row serialised once (chain.canonical_entry's form: a tuple
+        serialises as the JSON array a list does): this is most of `audit verify`'s time.
+        """
+        expected_prev, expected_seq, before_prev, previous, broken = genesis, first_seq, None, None, None
+        tree, append, completed, sizes, roots = self.tree, self.tree.append, [], self._sizes, self.roots
+        # A tree after an unknown prefix (store/verify_split.py) records how to finish its roots.
+        at_size = tree.root if not tree.size else (lambda: (len(tree.pieces), tree.known_tail()))
+        codes_of, evidence, views, policies = self._codes, self.evidence, self.views, self.policies
+        dumps, sha256, from_bytes = dumps_array, _sha256, int.from_bytes
+        pairs, digest = self.pairs, self.pairs_digest
+        for batch in batches:
+            for row in batch:
+                seq, decision_id, prev_hash, stored = row[_SEQ], row[_ID], row[_N], row[_N + 1]
+                try:
+                    entry = dumps(row[:_N] if row[_FORMAT] else row[:_N_FORMAT1]).encode("utf-8")
+                except (TypeError, ValueError):  # a value no writer stores (a BLOB in SQLite): an edit
+                    entry = repr(row[:_N]).encode("utf-8", "replace")
+                if broken is None:
+                    if (prev_hash == expected_prev and seq == expected_seq
+                            and sha256(entry + prev_hash.encode("utf-8")).hexdigest() == stored):
+                        before_prev, expected_prev, expected_seq, previous = expected_prev, stored, seq + 1, (seq, decision_id)
+                    else:
+                        broken = _classify(row[:_N], prev_hash, stored, expected_prev, expected_seq, before_prev,
+                                           previous, find_hash)
+                append(sha256(b"\x00" + entry).digest(), completed)
+                if tree.size in sizes:
+                    roots[tree.size] = at_size()
+                url = row[_URL]
+                if (self.bad_url_key is None
+                        and row[_URL_KEY] != from_bytes(sha256(url.encode("utf-8")).digest()[:8], "big", signed=True)):
+                    self.bad_url_key = (seq, decision_id, url)
+                view = row[_VIEW]
+                if view is not None:
+                    views.add(view)
+                reasons = row[_REASONS]
+                codes = codes_of.get(reasons)
+                if codes is None:
+                    codes = _codes(reasons)
+                    if len(codes_of) > 4096:
+                        codes_of.clear()
+                    codes_of[reasons] = codes
+                    for sha in _EVIDENCE_SHA.findall(reasons):
+                        evidence.setdefault(sha, (seq, decision_id))
+                for code in codes:
+                    pairs += 1
+                    digest ^= hash((decision_id, code))
+                if row[_POLICY] not in policies:
+                    policies[row[_POLICY]] = (seq, decision_id)
+            if completed and self.nodes is not None:
+                for node in completed:
+                    self.nodes.completed(*node)
+            completed.clear()
+        self.pairs, self.pairs_digest = pairs, digest
+        return broken, expected_seq - 1, expected_prev
 
 
 def _codes(reasons: str) -> tuple[str, ...]:
@@ -363,8 +408,8 @@ def verify(engine: Engine, run_id: str | None = None, checkpoints_file: str | No
         for run in known:
             inside = stored_checkpoints(connection, run.id)
             held = outside.pop(run.id, []) if outside is not None else []
-            derived = _Derived({c.tree_size for c in inside} | {c.size for c in held if isinstance(c, Checkpoint)})
-            check = check_chain(connection, run, derived)
+            sizes = {c.tree_size for c in inside} | {c.size for c in held if isinstance(c, Checkpoint)}
+            check, derived = check_chain(connection, run, sizes)
             notes: list[str] = []
             problems = [
                 *check_run_record(connection, run),
@@ -373,6 +418,7 @@ def verify(engine: Engine, run_id: str | None = None, checkpoints_file: str | No
                 *check_lists(connection, run),
                 *check_snapshots(connection, derived),
                 *check_checkpoints(run, inside, derived, notes),
+                *check_nodes(run, derived),
                 *check_outside_checkpoints(run, held, derived),
                 *check_policies(connection, run, derived.policies, memo),
                 *check_evidence(connection, run, derived.evidence, memo),
@@ -401,25 +447,38 @@ def verify(engine: Engine, run_id: str | None = None, checkpoints_file: str | No
                 ))
 
 
-def check_chain(connection, run, derived: _Derived) -> RunCheck:
-    """The hash chain (module docstring), starting from what the first row links to; the
-    run record check below says whether that is the run's genuine record."""
-    rows = stream_tuples(connection, select(*_COLUMNS).where(decisions.c.run_id == run.id).order_by(decisions.c.seq))
+def check_chain(connection, run, sizes: set[int]) -> tuple[RunCheck, _Derived]:
+    """The hash chain (module docstring), starting from what the first row links to, and the
+    pass's derived data (with the Merkle roots at ``sizes``); the run record check below says
+    whether that first link is the run's genuine record. A large run is walked by two processes
+    (store/verify_split.py), which falls back to this one walk at the first irregularity."""
+    from .verify_split import walk_in_two
+
+    genesis = _first_link(connection, run)
+    done = walk_in_two(connection, run, sizes, genesis)
+    if done is not None:
+        return done
 
     def find_hash(value: str) -> int | None:
         return connection.execute(
             select(decisions.c.seq).where(decisions.c.run_id == run.id, decisions.c.row_hash == value).limit(1)
         ).scalar()
 
-    observed = derived.observe(rows)
+    derived = _Derived(sizes, NodeCheck(run.id, stored_nodes(connection, run.id)))
+    batches = stream_batches(connection, select(*_COLUMNS).where(decisions.c.run_id == run.id).order_by(decisions.c.seq))
     try:
-        check = verify_chain(run.id, observed, recorded_count=run.decision_count, recorded_head=run.head_hash,
-                             find_hash=find_hash, genesis=_first_link(connection, run), on_entry=derived.add_entry)
-        for row in observed:  # a broken chain stops early: the other checks still see every row
-            derived.add_entry(canonical_entry(row[:_N]).encode("utf-8"))
-        return RunCheck(run.id, derived.tree.size, check.finished, check.broken)
+        broken, last_seq, head = derived.walk(batches, genesis, find_hash)
     finally:
-        rows.close()
+        batches.close()
+    broken = broken or _end_problem(last_seq, head, run.decision_count, run.head_hash)
+    return RunCheck(run.id, derived.tree.size, run.decision_count is not None, broken), derived
+
+
+def check_nodes(run, derived: _Derived) -> list[Break]:
+    """The stored Merkle nodes (store/nodes.py) `audit prove` reads instead of the rows: each one
+    matches the tree of the rows, and none lies outside it."""
+    problem = derived.nodes.finish(derived.tree.size) if derived.nodes is not None else None
+    return [Break(problem[0], None, None, problem[1])] if problem else []
 
 
 def _first_link(connection, run) -> str:

@@ -21,7 +21,9 @@ How it behaves (README "The audit log" says the same for operators):
 - **Signed checkpoints**: with a ``signer`` (store/note.py), every committed row is also a leaf of
   the run's Merkle tree (store/merkle.py), and the writer signs a checkpoint of the tree every
   ``checkpoint_every`` rows or ``checkpoint_seconds`` seconds - in the transaction that commits the
-  rows it covers - and one more when it closes (store/checkpoints.py).
+  rows it covers - and one more when it closes (store/checkpoints.py). The hashes of the tree's
+  complete subtrees of 256 leaves and up are stored with the rows too (store/nodes.py), so a proof
+  never has to read the whole run.
 - ``flush()`` waits until everything submitted so far is committed; ``close()`` flushes and stops
   the thread. An ``atexit`` hook closes a writer left open; :func:`install_signal_handlers` adds
   SIGINT/SIGTERM for programs that do not have their own shutdown path (Scrapy does: its
@@ -73,8 +75,9 @@ from .chain import (
 from .checkpoints import sign as sign_checkpoint
 from .db import StoreError, one_line
 from .merkle import TreeBuilder, leaf_hash
+from .nodes import NODE_COLUMNS, node_rows
 from .note import Signer
-from .schema import checkpoints, decision_reasons, decisions, evidence, runs, site_files, site_views
+from .schema import checkpoints, decision_reasons, decisions, evidence, merkle_nodes, runs, site_files, site_views
 from .sql import insert_ignoring_duplicates, insert_many, stream_tuples
 
 log = logging.getLogger("copyright_guard.store")
@@ -335,26 +338,32 @@ class DecisionWriter:
             return connection.execute(select(func.max(checkpoints.c.tree_size))
                                       .where(checkpoints.c.run_id == self.run_id)).scalar() or 0
 
-    def _grow(self, leaves: list[bytes]) -> tuple[TreeBuilder, list[dict]]:
-        """The committed tree extended by ``leaves``, and the checkpoints due on the way: one at
-        every ``checkpoint_every`` leaves, and one at the end if ``checkpoint_seconds`` passed."""
+    def _grow(self, leaves: list[bytes]) -> tuple[TreeBuilder, list[dict], list[tuple]]:
+        """The committed tree extended by ``leaves``, the checkpoints due on the way (one at every
+        ``checkpoint_every`` leaves, and one at the end if ``checkpoint_seconds`` passed), and the
+        Merkle nodes the leaves complete (store/nodes.py: stored with the rows they cover)."""
         tree = self._tree.copy()
         due: list[dict] = []
-        # After a dropped batch (continue mode) leaf index and seq part ways: sign nothing more,
-        # as _final_checkpoint does not.
-        if self.signer is None or self.stats["dropped"]:
+        completed: list[tuple] = []
+        # After a dropped batch (continue mode) leaf index and seq part ways: sign and store nothing
+        # more, as _final_checkpoint does not.
+        if self.stats["dropped"]:
             for leaf in leaves:
                 tree.append(leaf)
-            return tree, due
+            return tree, due, []
+        if self.signer is None:
+            for leaf in leaves:
+                tree.append(leaf, completed)
+            return tree, due, node_rows(self.run_id, completed)
         last = self._checkpointed
         for leaf in leaves:
-            tree.append(leaf)
+            tree.append(leaf, completed)
             if tree.size - last >= self.checkpoint_every:
                 due.append(self._sign(tree))
                 last = tree.size
         if tree.size > last and time.monotonic() - self._checkpointed_at >= self.checkpoint_seconds:
             due.append(self._sign(tree))
-        return tree, due
+        return tree, due, node_rows(self.run_id, completed)
 
     def _sign(self, tree: TreeBuilder) -> dict:
         return sign_checkpoint(self.signer, self.run_id, tree.size, tree.root(), self._record_hash,
@@ -496,7 +505,7 @@ class DecisionWriter:
         if self.error is not None and self.on_failure == "stop":
             self.stats["dropped"] += len(rows)
             return
-        tree, due = self._grow(leaves)
+        tree, due, nodes = self._grow(leaves)
         for attempt, pause in enumerate((*self.retry_delays, None)):
             try:
                 with self.engine.begin() as connection:
@@ -508,6 +517,7 @@ class DecisionWriter:
                         connection.execute(insert_ignoring_duplicates(connection, site_views), views)
                     insert_many(connection, decisions, rows, ROW_COLUMNS)
                     insert_many(connection, decision_reasons, codes, ("decision_id", "code"))
+                    insert_many(connection, merkle_nodes, nodes, NODE_COLUMNS)
                     if due:  # committed with the rows they cover, or not at all
                         connection.execute(checkpoints.insert(), due)
                 self._tree = tree
