@@ -62,9 +62,9 @@ from .chain import (
     ENTRY_FIELDS,
     GENESIS,
     ROW_FORMAT,
+    EntryMaker,
     canonical_entry,
     canonical_json,
-    entry_and_link,
     format_time,
     site_view_id,
     snapshot_id,
@@ -80,6 +80,7 @@ from .sql import insert_ignoring_duplicates, insert_many, stream_tuples
 log = logging.getLogger("copyright_guard.store")
 
 ROW_COLUMNS = (*ALL_FIELDS, "prev_hash", "row_hash", "url_key")  # a buffered row's tuple order
+_NO_FACTS = (None, None, None, None, None)  # content_sha256 .. modality of a decision without a response
 _CACHE_LIMIT = 4096  # site views / snapshots remembered by object identity (a few per origin)
 
 _random = random.Random()
@@ -152,6 +153,11 @@ class DecisionWriter:
         self._seen_evidence: set[str] = set()
         self._true_hash: dict[str, str] = {}  # claimed sha256 -> hash of the bytes actually given
         self._reasons_cache: dict[tuple, tuple[str, tuple[str, ...]]] = {}
+        # Per-row serialising, cached (submit's hot path): the chain entry's repeated pieces, the
+        # last decision time's text, the examined-sources lists.
+        self._entries = EntryMaker()
+        self._time: tuple = (None, "")
+        self._examined: dict[tuple[str, ...], str] = {}
         # Site-wide file snapshots and the sets of them decisions cite: each is queued for the
         # database once (ids are content hashes, so a repeat is also harmless there). Keyed by the
         # identity of the tuple / SiteFile the core hands over (one per origin and fetch); the
@@ -190,29 +196,41 @@ class DecisionWriter:
             cached = self._views.get(id(consulted))
             view = cached[1] if cached is not None and cached[0] is consulted else self._site_view(consulted)
             facts = decision.content
+            decided_at = decision.decided_at
+            if decided_at is not self._time[0]:  # a recheck's decisions share one time: format it once
+                self._time = (decided_at, format_time(decided_at))
+            examined = decision.examined
+            if examined:
+                examined = self._examined.get(examined) or self._examined_json(examined)
             content = (
-                decision_id, self.run_id, seq, format_time(decision.decided_at), decision.url, decision.origin,
+                decision_id, self.run_id, seq, self._time[1], decision.url, decision.origin,
                 decision.registered_domain, decision.stage.value, decision.purpose, decision.verdict.value,
-                decision.policy_hash, reasons,
-                ROW_FORMAT, view, canonical_json(list(decision.examined)) if decision.examined else None,
+                decision.policy_hash, reasons, ROW_FORMAT, view, examined or None,
                 *((facts.sha256, facts.media_type, facts.bytes, facts.status, facts.modality)
-                  if facts is not None else (None, None, None, None, None)),
+                  if facts is not None else _NO_FACTS),
             )  # ALL_FIELDS order
             prev = self._prev
-            entry, self._prev = entry_and_link(content, prev)
-            row = (*content, prev, self._prev, url_key(decision.url))
+            entry, self._prev = self._entries.entry_and_link(content, prev)
+            self._rows.append((*content, prev, self._prev, url_key(decision.url)))
             self._seq = seq
             self._leaves.append(leaf_hash(entry))
-            if not self._rows:
+            if len(self._rows) == 1:
                 self._first_at = time.monotonic()
                 self._cond.notify_all()  # the thread starts its max_latency clock
-            self._rows.append(row)
-            self._codes.extend((decision_id, code) for code in codes)
+            if codes:
+                self._codes.extend([(decision_id, code) for code in codes])
             self._pending += 1
             self.stats["submitted"] += 1
             if len(self._rows) >= self.batch_size:
                 self._cond.notify_all()
         return decision_id
+
+    def _examined_json(self, examined: tuple[str, ...]) -> str:
+        """The canonical JSON of a post-fetch decision's asset sources (a handful of distinct tuples)."""
+        if len(self._examined) >= _CACHE_LIMIT:
+            self._examined.clear()
+        text = self._examined[examined] = canonical_json(list(examined))
+        return text
 
     def _wait_for_room(self) -> None:
         """Back-pressure: block while ``max_pending`` decisions wait; fail after ``submit_timeout``."""

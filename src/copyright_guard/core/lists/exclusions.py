@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from ..model import Effect, Evidence, Reason
@@ -220,6 +221,7 @@ def _is_ip(host: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=4096)  # per URL on the hot path; ipaddress parsing costs more than the rest of a decision
 def _canonical_ip(host: str) -> str:
     """An IPv4-mapped IPv6 address (``::ffff:192.0.2.1``) reaches the same host as its IPv4 form."""
     try:
