@@ -80,7 +80,9 @@ def stream_tuples(connection: Connection, statement, size: int = 5000):
     ``audit verify`` and ``audit export`` read every row; SQLAlchemy's Row objects cost more than
     the hashing itself. On PostgreSQL a named (server-side) cursor keeps memory constant.
     """
-    compiled = statement.compile(dialect=connection.dialect)
+    # render_postcompile: an IN list becomes plain parameters (the driver never sees SQLAlchemy's
+    # expanding placeholders)
+    compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
     params = compiled.params
     if compiled.positional:
         params = tuple(params[name] for name in compiled.positiontup)

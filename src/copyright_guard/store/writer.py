@@ -146,8 +146,9 @@ class DecisionWriter:
         self._pending = 0  # buffered or being written
         self._done = 0  # written or dropped
         self._flush_requested = False
-        # after_commit requests: (number submitted when asked, callback), oldest first.
-        self._waiters: list[tuple[int, Callable[[StoreError | None], None]]] = []
+        # after_commit requests: (number submitted when asked, callback, urgent), oldest first.
+        self._waiters: list[tuple[int, Callable[[StoreError | None], None], bool]] = []
+        self._urgent = 0  # urgent requests among them (the thread commits within durable_latency)
         self._stopping = False
         self._closed = False
         self._seen_evidence: set[str] = set()
@@ -186,7 +187,8 @@ class DecisionWriter:
         with self._cond:
             if self._pending >= self.max_pending:
                 self._wait_for_room()
-            self._raise_if_stopped()
+            if self.error is not None:
+                self._raise_if_stopped()
             if self._closed:
                 raise StoreError("the audit writer is closed")
             decision_id = new_id()
@@ -204,7 +206,8 @@ class DecisionWriter:
                 examined = self._examined.get(examined) or self._examined_json(examined)
             content = (
                 decision_id, self.run_id, seq, self._time[1], decision.url, decision.origin,
-                decision.registered_domain, decision.stage.value, decision.purpose, decision.verdict.value,
+                # _value_: the member's own attribute (Enum.value is a descriptor call, per row)
+                decision.registered_domain, decision.stage._value_, decision.purpose, decision.verdict._value_,
                 decision.policy_hash, reasons, ROW_FORMAT, view, examined or None,
                 *((facts.sha256, facts.media_type, facts.bytes, facts.status, facts.modality)
                   if facts is not None else _NO_FACTS),
@@ -245,10 +248,14 @@ class DecisionWriter:
                 break
             self._cond.wait(remaining)
 
-    def after_commit(self, callback: Callable[[StoreError | None], None]) -> None:
+    def after_commit(self, callback: Callable[[StoreError | None], None], *, urgent: bool = True) -> None:
         """Call ``callback(None)`` once every decision submitted so far is committed, or
         ``callback(error)`` if they will not be (stop mode: the writer failed). Called on the
         writer's thread, or at once on the caller's when there is nothing left to wait for.
+
+        ``urgent`` (a response is held back): the thread commits within ``durable_latency``.
+        Without it the request rides on the commits that happen anyway (every ``max_latency`` or
+        ``batch_size`` rows): a caller streaming many decisions keeps large batches.
 
         With ``on_failure="continue"`` a dropped batch still releases its waiters with ``None``:
         that policy chose to go on unrecorded (the drop is logged and ``verify`` shows the gap).
@@ -256,8 +263,10 @@ class DecisionWriter:
         with self._cond:
             target = self.stats["submitted"]
             if self._done < target and self._thread.is_alive():
-                self._waiters.append((target, callback))  # targets never decrease: see _release_waiters
-                self._cond.notify_all()  # the thread shortens its clock to durable_latency
+                self._waiters.append((target, callback, urgent))  # targets never decrease: see _release_waiters
+                if urgent:
+                    self._urgent += 1
+                    self._cond.notify_all()  # the thread shortens its clock to durable_latency
                 return
             error = self._stop_error()
             if error is None and self._done < target:  # the thread is gone with decisions uncommitted
@@ -272,14 +281,15 @@ class DecisionWriter:
         with self._cond:
             # Waiters are appended in submission order, so those covered are always a prefix.
             covered = len(self._waiters) if everyone else next(
-                (i for i, (target, _) in enumerate(self._waiters) if target > self._done), len(self._waiters))
+                (i for i, (target, _, _) in enumerate(self._waiters) if target > self._done), len(self._waiters))
             if not covered:
                 return
             ready, self._waiters = self._waiters[:covered], self._waiters[covered:]
+            self._urgent -= sum(1 for waiter in ready if waiter[2])
             error = self._stop_error()
             if error is None and everyone and any(w[0] > self._done for w in ready):
                 error = StoreError("the audit writer stopped before these decisions were committed")
-        for _, callback in ready:
+        for _, callback, _ in ready:
             try:
                 callback(error)
             except Exception:  # noqa: BLE001 - a broken callback must not kill the writer thread
@@ -474,7 +484,7 @@ class DecisionWriter:
             while True:
                 if self._rows:
                     age = time.monotonic() - self._first_at
-                    latency = self.durable_latency if self._waiters else self.max_latency
+                    latency = self.durable_latency if self._urgent else self.max_latency
                     if (self._stopping or self._flush_requested or age >= latency
                             or len(self._rows) >= self.batch_size):
                         batch = (self._rows, self._codes, self._evidence, self._site_files, self._site_views,
