@@ -38,7 +38,8 @@ from .core.lists.exclusions import ExclusionIndex
 from .core.model import Decision, Effect
 from .core.policy import Policy
 from .core.urls import URLError, parse_target
-from .core.withdrawal import UpheldComplaints, recheck_decision
+from .core.content import ContentFacts, etag_of, last_modified_of
+from .core.withdrawal import UpheldComplaints, recheck_decision, unchanged_page_decision
 from .store.collected import (
     CollectedItem,
     collected_items,
@@ -266,7 +267,7 @@ def _recheck_policy(engine, policy: Policy, items: Iterable[CollectedItem], uphe
 
     exclusions = load_exclusion_index(engine, policy.exclusions.lists or None)
     if fetch:
-        decide, new_origin = _fetching(policy, transport, exclusions, pages, now, summary)
+        decide, new_origin = _fetching(engine, policy, transport, exclusions, pages, now, summary)
     else:
         decide, new_origin = _lists_only(policy, exclusions, now), lambda: None
     chunks = _chunks(items, purpose, new_origin)
@@ -413,7 +414,8 @@ def _decided(decide, chunks: Iterable[_Chunk], threads: int) -> Iterator[tuple[_
                 future.cancel()
 
 
-def _fetching(policy, transport, exclusions: ExclusionIndex, pages: bool, now: datetime, summary: PurgeSummary):
+def _fetching(engine, policy, transport, exclusions: ExclusionIndex, pages: bool, now: datetime,
+              summary: PurgeSummary):
     """Decide a chunk's URLs through check_url (the `check` command's path) with its origin's
     SiteFetcher, so each of the origin's site-wide files is fetched once."""
     from .fetch.page import check_url
@@ -423,19 +425,59 @@ def _fetching(policy, transport, exclusions: ExclusionIndex, pages: bool, now: d
         summary.fetched_origins += 1
         return _Origin(SiteFetcher(policy, transport, exclusions=exclusions))
 
-    def check(purpose: str, url: str, fetcher) -> list[Decision]:
-        return check_url(url, policy, transport, now=now, purpose=purpose, exclusions=exclusions,
-                         fetch_page=pages, fetcher=fetcher).decisions
+    def check(group: URLGroup, fetcher) -> list[Decision]:
+        purpose, url, items = group
+        latest = items[-1]  # the newest collection of the URL (items come oldest first)
+        sent = _validators(latest, policy) if pages else None
+        result = check_url(url, policy, transport, now=now, purpose=purpose, exclusions=exclusions,
+                           fetch_page=pages, fetcher=fetcher, validators=sent)
+        if result.not_modified:
+            page = _unchanged_page(engine, latest, result.decisions[-1], sent, now)
+            if page is not None:
+                return [*result.decisions, page]
+            # The recorded page cannot be read back: fetch it again, unconditionally.
+            result = check_url(url, policy, transport, now=now, purpose=purpose, exclusions=exclusions,
+                               fetch_page=True, fetcher=fetcher)
+        return result.decisions
 
     def decide(chunk: _Chunk) -> list[list[Decision]]:
         origin = chunk.origin
         groups = chunk.groups
         with origin.lock:  # the origin's files, fetched by the first chunk, or waited for
-            decided = [check(groups[0][0], groups[0][1], origin.fetcher)]
-        decided += [check(purpose, url, origin.fetcher) for purpose, url, _ in groups[1:]]
+            decided = [check(groups[0], origin.fetcher)]
+        decided += [check(group, origin.fetcher) for group in groups[1:]]
         return decided
 
     return decide, new_origin
+
+
+def _validators(item: CollectedItem, policy: Policy) -> dict[str, str] | None:
+    """The conditional request headers for re-fetching a collected page (RFC 9110 §13.1.2,
+    §13.1.3): its recorded ETag and Last-Modified - checked again as they are read back, so an
+    edited database cannot put anything else in a request. None (fetch unconditionally) when
+    nothing was recorded, or when deciding under another policy than the collection's: a 304
+    would then carry over reasons judged under different rules."""
+    if item.policy_hash != policy.hash:
+        return None
+    headers = {}
+    if etag_of([item.etag] if item.etag else []):
+        headers["If-None-Match"] = item.etag
+    if last_modified_of([item.last_modified] if item.last_modified else []):
+        headers["If-Modified-Since"] = item.last_modified
+    return headers or None
+
+
+def _unchanged_page(engine, item: CollectedItem, pre: Decision, sent: dict[str, str], now: datetime) -> Decision | None:
+    """The post-fetch decision for a page that answered 304: its recorded reasons, anew."""
+    from .store.collected import collected_page
+
+    page = collected_page(engine, item.decision_id)
+    if page is None or item.content_sha256 is None:
+        return None
+    content = ContentFacts(item.content_sha256, item.media_type, item.content_bytes or 0, page.http_status or 200,
+                           item.modality or "other", item.etag, item.last_modified)
+    said = ", ".join(f"{name}: {value}" for name, value in sent.items())
+    return unchanged_page_decision(pre, page.reasons, page.examined, content, sent=said, now=now)
 
 
 def _lists_only(policy, exclusions: ExclusionIndex, now: datetime):

@@ -6,8 +6,9 @@ recompute it with any tool)::
     content  = JSON array, compact separators, UTF-8, of
                [id, run_id, seq, decided_at, url, origin, registered_domain, stage, purpose,
                 verdict, policy_hash, reasons]          # reasons: the stored JSON text, verbatim
-             + (row format 2 only) [row_format, site_view, examined, content_sha256,
+             + (row format 2 and 3) [row_format, site_view, examined, content_sha256,
                 media_type, content_bytes, http_status, modality]
+             + (row format 3 only) [etag, last_modified]
     row_hash = sha256(content + prev_hash).hexdigest()
     prev_hash of a run's first row (seq 1) = the run's record hash (below); GENESIS (64 zeros)
                                              for runs recorded before revision 0006
@@ -28,7 +29,9 @@ fields alone, so old rows keep verifying unchanged. Format 2 appends the proof o
 :func:`site_view_id`: content hashes, so the chain covers every snapshot's fields and body hash),
 ``examined`` the asset sources read (canonical JSON list, post-fetch) and the ``content_*`` fields
 the response judged. :func:`canonical_entry` is the one canonical form of a row; anything that hashes
-a row (the chain, a Merkle leaf) derives from it.
+a row (the chain, a Merkle leaf) derives from it. Format 3 (revision 0009) appends the response's
+validators, ``etag`` and ``last_modified``, to a post-fetch row that has one (what ``recheck
+--pages`` sends back in a conditional request); other rows stay format 2.
 
 The chain is per run, so several crawler processes (one run each) can write one database at once
 without coordinating.
@@ -78,12 +81,18 @@ PROOF_FIELDS = (
     "http_status",
     "modality",
 )
-ALL_FIELDS = (*CHAIN_FIELDS, *PROOF_FIELDS)  # a stored row's tuple order for canonical_entry()
+# Appended in row format 3 (revision 0009): the validators of the response a post-fetch decision
+# judged (core/content.py). The writer writes format 3 only for a row that has one, so every other
+# row keeps format 2 and its entry; older rows verify unchanged.
+VALIDATOR_FIELDS = ("etag", "last_modified")
+ALL_FIELDS = (*CHAIN_FIELDS, *PROOF_FIELDS, *VALIDATOR_FIELDS)  # a stored row's tuple order for canonical_entry()
 # The stored columns canonical_entry() reads, in order: what the writer, verify and proofs select
 # to rebuild a row's entry (and so its chain link and Merkle leaf).
 ENTRY_FIELDS = ALL_FIELDS
 ROW_FORMAT = 2  # what the writer writes now
+ROW_FORMAT_VALIDATORS = 3  # ... for a post-fetch row with an ETag or a Last-Modified
 _N_CHAIN = len(CHAIN_FIELDS)
+_N_PROOF = _N_CHAIN + len(PROOF_FIELDS)
 
 
 def canonical_entry(row: dict | tuple) -> str:
@@ -94,13 +103,25 @@ def canonical_entry(row: dict | tuple) -> str:
     """
     if isinstance(row, dict):
         values = [row[name] for name in CHAIN_FIELDS]
-        if row.get("row_format"):
+        form = row.get("row_format")
+        if form:
             values += [row.get(name) for name in PROOF_FIELDS]
+            if _validators(form):
+                values += [row.get(name) for name in VALIDATOR_FIELDS]
     else:
         values = list(row[:_N_CHAIN])
-        if len(row) > _N_CHAIN and row[_N_CHAIN]:
-            values += row[_N_CHAIN:_N_CHAIN + len(PROOF_FIELDS)]
+        form = row[_N_CHAIN] if len(row) > _N_CHAIN else None
+        if form:
+            values += row[_N_CHAIN:_N_PROOF]
+            if _validators(form):
+                values += row[_N_PROOF:_N_PROOF + len(VALIDATOR_FIELDS)]
     return _dumps(values)
+
+
+def _validators(form: object) -> bool:
+    """Whether a row of this format carries the validator fields (an exported row's format may be
+    anything: only a real 3 adds them, anything else then fails to verify, as it should)."""
+    return type(form) is int and form >= ROW_FORMAT_VALIDATORS
 
 
 def row_hash(row: dict | tuple, prev_hash: str) -> str:
@@ -179,7 +200,7 @@ class EntryMaker:
         middle = self._middles.get(key)
         if middle is None:
             middle = self._remember(self._middles, key, ",".join(map(_value, key)))
-        tail = row[_N_CHAIN + 3:_N_CHAIN + len(PROOF_FIELDS)]
+        tail = row[_N_CHAIN + 3:_N_PROOF + len(VALIDATOR_FIELDS) if _validators(row[_N_CHAIN]) else _N_PROOF]
         facts = _NULL_FACTS if tail == _NO_FACTS else ",".join(map(_value, tail))
         text = f"[{_value(row[0])},{run},{_value(row[2])},{at},{_value(row[4])},{place},{middle},{facts}]"
         entry = text.encode("utf-8")

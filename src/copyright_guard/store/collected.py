@@ -8,7 +8,9 @@ on; decisions recorded before that revision have none, and the purge list says s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from sqlalchemy import select
@@ -21,7 +23,7 @@ from .db import StoreError
 from .schema import decisions, policies, runs
 from .sql import stream_tuples
 
-__all__ = ["CollectedItem", "collected_items", "collected_policies", "run_policies", "upheld_targets"]
+__all__ = ["CollectedItem", "CollectedPage", "collected_items", "collected_page", "collected_policies", "run_policies", "upheld_targets"]
 
 
 class CollectedItem(NamedTuple):  # a tuple: made from the driver's row at no cost (one per item read)
@@ -37,6 +39,8 @@ class CollectedItem(NamedTuple):  # a tuple: made from the driver's row at no co
     content_bytes: int | None
     media_type: str | None
     modality: str | None
+    etag: str | None = None  # the response's validators (revision 0009; recheck --pages sends them back)
+    last_modified: str | None = None
 
 
 def collected_items(engine: Engine, *, run_ids: Sequence[str] = (), crawl: str | None = None,
@@ -49,7 +53,7 @@ def collected_items(engine: Engine, *, run_ids: Sequence[str] = (), crawl: str |
     and ``until`` exclusive (stored-time text, store.audit.parse_moment). Read in constant memory."""
     c = decisions.c
     query = select(c.id, c.run_id, c.url, c.origin, c.registered_domain, c.purpose, c.policy_hash, c.decided_at,
-                   c.content_sha256, c.content_bytes, c.media_type, c.modality)
+                   c.content_sha256, c.content_bytes, c.media_type, c.modality, c.etag, c.last_modified)
     query = _selected(query, run_ids=run_ids, crawl=crawl, since=since, until=until)
     if policy_hash is not None:
         query = query.where(c.policy_hash == policy_hash)
@@ -80,6 +84,34 @@ def _selected(query, *, run_ids: Sequence[str], crawl: str | None, since: str | 
     if until:
         query = query.where(c.decided_at < until)
     return query
+
+
+@dataclass(frozen=True, slots=True)
+class CollectedPage:
+    """What the post-fetch decision of a collection recorded about the page itself: the reasons
+    its headers and metadata gave (stored canonical JSON, parsed), the asset sources examined and
+    the HTTP status - what a recheck reuses when the server answers 304 Not Modified."""
+
+    reasons: list
+    examined: list
+    http_status: int | None
+
+
+def collected_page(engine: Engine, decision_id: str) -> CollectedPage | None:
+    """The recorded page-level evidence of one collection (None: no such decision, or unreadable)."""
+    c = decisions.c
+    with engine.connect() as connection:
+        row = connection.execute(select(c.reasons, c.examined, c.http_status)
+                                 .where(c.id == decision_id, c.stage == "post-fetch")).first()
+    if row is None:
+        return None
+    try:
+        reasons, examined = json.loads(row.reasons), json.loads(row.examined) if row.examined else []
+    except ValueError:
+        return None
+    if not isinstance(reasons, list) or not isinstance(examined, list):
+        return None
+    return CollectedPage(reasons, examined, row.http_status)
 
 
 def unknown_runs(engine: Engine, run_ids: Iterable[str]) -> list[str]:

@@ -62,6 +62,7 @@ from .chain import (
     ENTRY_FIELDS,
     GENESIS,
     ROW_FORMAT,
+    ROW_FORMAT_VALIDATORS,
     EntryMaker,
     canonical_entry,
     canonical_json,
@@ -80,7 +81,7 @@ from .sql import insert_ignoring_duplicates, insert_many, stream_tuples
 log = logging.getLogger("copyright_guard.store")
 
 ROW_COLUMNS = (*ALL_FIELDS, "prev_hash", "row_hash", "url_key")  # a buffered row's tuple order
-_NO_FACTS = (None, None, None, None, None)  # content_sha256 .. modality of a decision without a response
+_NO_FACTS = (None,) * 7  # content_sha256 .. last_modified of a decision without a response
 _CACHE_LIMIT = 4096  # site views / snapshots remembered by object identity (a few per origin)
 
 _random = random.Random()
@@ -208,9 +209,11 @@ class DecisionWriter:
                 decision_id, self.run_id, seq, self._time[1], decision.url, decision.origin,
                 # _value_: the member's own attribute (Enum.value is a descriptor call, per row)
                 decision.registered_domain, decision.stage._value_, decision.purpose, decision.verdict._value_,
-                decision.policy_hash, reasons, ROW_FORMAT, view, examined or None,
-                *((facts.sha256, facts.media_type, facts.bytes, facts.status, facts.modality)
-                  if facts is not None else _NO_FACTS),
+                decision.policy_hash, reasons,
+                ROW_FORMAT if facts is None or (facts.etag is None and facts.last_modified is None)
+                else ROW_FORMAT_VALIDATORS, view, examined or None,
+                *((facts.sha256, facts.media_type, facts.bytes, facts.status, facts.modality, facts.etag,
+                   facts.last_modified) if facts is not None else _NO_FACTS),
             )  # ALL_FIELDS order
             prev = self._prev
             entry, self._prev = self._entries.entry_and_link(content, prev)
