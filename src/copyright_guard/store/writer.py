@@ -84,8 +84,9 @@ ROW_COLUMNS = (*ALL_FIELDS, "prev_hash", "row_hash", "url_key")  # a buffered ro
 _NO_FACTS = (None,) * 7  # content_sha256 .. last_modified of a decision without a response
 _CACHE_LIMIT = 4096  # site views / snapshots remembered by object identity (a few per origin)
 
-_random = random.Random()
-_random_pid = 0
+_random = random.Random(os.urandom(32))
+# A forked child must not repeat its parent's ids: it reseeds as it starts (no getpid per id).
+os.register_at_fork(after_in_child=lambda: _random.seed(os.urandom(32)))
 
 
 def new_id() -> str:
@@ -94,10 +95,6 @@ def new_id() -> str:
     Ids need to be unique, not secret: a generator seeded from os.urandom once per process (again
     after a fork) is 20x cheaper than asking the OS for every id.
     """
-    global _random_pid
-    if _random_pid != os.getpid():
-        _random.seed(os.urandom(32))
-        _random_pid = os.getpid()
     return f"{time.time_ns() // 1_000_000:012x}{_random.getrandbits(80):020x}"
 
 

@@ -135,6 +135,7 @@ class ExclusionIndex:
                 versions[entry.list_name] = entry.list_version
             count += 1
         self._count = count
+        self._last: tuple[str | None, tuple[ExclusionEntry, ...]] = (None, ())
 
     def __len__(self) -> int:
         return self._count
@@ -154,6 +155,14 @@ class ExclusionIndex:
 
     def entries_for(self, host: str) -> list[ExclusionEntry]:
         """Every entry (in force or not) covering a normalised host, most specific first."""
+        last = self._last  # URLs come host by host (a crawl's queue, a recheck's origin order)
+        if last[0] == host:
+            return list(last[1])
+        found = self._entries_for(host)
+        self._last = (host, tuple(found))  # one assignment: safe for threads sharing the index
+        return found
+
+    def _entries_for(self, host: str) -> list[ExclusionEntry]:
         # A normalised host (core/urls.py) is an IP exactly when it has a ":" (IPv6) or only
         # digits and dots (IPv4): no exception-driven parse on the hot path.
         if ":" in host or host.replace(".", "").isdigit():
