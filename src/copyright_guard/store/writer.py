@@ -81,6 +81,7 @@ from .sql import insert_ignoring_duplicates, insert_many, stream_tuples
 log = logging.getLogger("copyright_guard.store")
 
 ROW_COLUMNS = (*ALL_FIELDS, "prev_hash", "row_hash", "url_key")  # a buffered row's tuple order
+_NO_REASONS = ("[]", ())  # canonical JSON and codes of an empty reason list (most allows)
 _NO_FACTS = (None,) * 7  # content_sha256 .. last_modified of a decision without a response
 _CACHE_LIMIT = 4096  # site views / snapshots remembered by object identity (a few per origin)
 
@@ -191,7 +192,7 @@ class DecisionWriter:
                 raise StoreError("the audit writer is closed")
             decision_id = new_id()
             seq = self._seq + 1
-            reasons, codes = self._reasons(decision.reasons)
+            reasons, codes = self._reasons(decision.reasons) if decision.reasons else _NO_REASONS
             consulted = decision.consulted
             cached = self._views.get(id(consulted))
             view = cached[1] if cached is not None and cached[0] is consulted else self._site_view(consulted)
