@@ -124,11 +124,12 @@ def main() -> None:
         summary = PurgeSummary()
         timed("recheck --no-fetch (recorded)", args.urls,
               lambda: sum(1 for _ in recheck(engine, fetch=False, summary=summary)))
-        print(f"    withdrawn {summary.withdrawn_items:,} (listed origins: {len(origins[::100])})")
+        print(f"    withdrawn {summary.withdrawn_items:,} (listed origins: {len(origins[::100])}) "
+              f"{dict(summary.by_reason)}")
         summary = PurgeSummary()
         timed(f"recheck --fetch, concurrency {args.concurrency} (recorded)", args.urls,
               lambda: sum(1 for _ in recheck(engine, fetch=True, concurrency=args.concurrency, summary=summary)))
-        print(f"    withdrawn {summary.withdrawn_items:,}")
+        print(f"    withdrawn {summary.withdrawn_items:,} {dict(summary.by_reason)}")  # a timeout under load: robots.unreachable
         engine.dispose()
     finally:
         child.stdin.close()

@@ -22,13 +22,14 @@ from __future__ import annotations
 import csv
 import json
 import logging
-from collections import Counter, defaultdict
+import threading
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Engine
 
@@ -37,8 +38,16 @@ from .core.lists.exclusions import ExclusionIndex
 from .core.model import Decision, Effect
 from .core.policy import Policy
 from .core.urls import URLError, parse_target
-from .core.withdrawal import UpheldComplaints, recheck_decision
-from .store.collected import CollectedItem, collected_items, run_policies, unknown_runs, upheld_targets
+from .core.content import ContentFacts, etag_of, last_modified_of
+from .core.withdrawal import UpheldComplaints, recheck_decision, unchanged_page_decision
+from .store.collected import (
+    CollectedItem,
+    collected_items,
+    collected_policies,
+    run_policies,
+    unknown_runs,
+    upheld_targets,
+)
 from .store.chain import format_time
 from .store.db import StoreError
 
@@ -51,12 +60,8 @@ PURGE_FIELDS = ("decision_id", "run_id", "url", "registered_domain", "collected_
                 "content_bytes", "media_type", "modality", "reason_codes", "recheck_decision_id", "evidence")
 
 
-Decided = list[tuple[str, str, list[Decision]]]  # (purpose, url, the decisions made for one URL)
-
-
-@dataclass(frozen=True, slots=True)
-class RecheckResult:
-    """One collected item and the decision made on its URL now."""
+class RecheckResult(NamedTuple):
+    """One collected item and the decision made on its URL now (a tuple: one is made per item)."""
 
     item: CollectedItem
     decision: Decision
@@ -151,9 +156,11 @@ def recheck(
     summary: PurgeSummary | None = None,
 ) -> Iterator[RecheckResult]:
     """Decide again on every item collected in the selection; yields one result per item, grouped
-    by URL. See the module docstring. ``transport`` (fetch.http.HttpxTransport by default) moves
+    by URL and origin. See the module docstring. ``transport`` (fetch.http.HttpxTransport by default) moves
     the bytes when ``fetch``; ``record`` writes each re-decision to the audit log (stage
-    ``recheck``, one run per policy). ``summary`` is filled in as results are yielded.
+    ``recheck``, one run per policy) and then yields a result only once its re-decision is
+    committed (log first, then act: a pipeline never acts on an unrecorded withdrawal).
+    ``summary`` is filled in as results are yielded.
 
     ``since`` (inclusive) and ``until`` (exclusive) select by collection time: a datetime, or
     stored-time text. Raises :class:`~copyright_guard.store.db.StoreError` (one line) for an unknown run or a policy
@@ -165,18 +172,21 @@ def recheck(
     missing = unknown_runs(engine, run_ids)
     if missing:
         raise StoreError(f"no run {missing[0]!r} in the audit database (see `audit runs`)")
-    by_url: dict[tuple[str, str, str], list[CollectedItem]] = defaultdict(list)  # (policy, purpose, url)
     if crawl is not None and not _crawl_known(engine, crawl):
         raise StoreError(f"no run of crawl {crawl!r} in the audit database (see `audit runs`)")
-    for item in collected_items(engine, run_ids=run_ids, crawl=crawl, since=since, until=until):
-        policy_hash = policy.hash if policy is not None else item.policy_hash
-        by_url[(policy_hash, purpose or item.purpose, item.url)].append(item)
-    policies = {policy.hash: policy} if policy is not None else run_policies(engine, (k[0] for k in by_url))
+    selection = {"run_ids": run_ids, "crawl": crawl, "since": since, "until": until}
+    # Every policy is read back before any work, so a bad one fails the recheck at once.
+    policies = ({policy.hash: policy} if policy is not None
+                else run_policies(engine, collected_policies(engine, **selection)))
     upheld = UpheldComplaints(upheld_targets(engine))
     for policy_hash, chosen in policies.items():
-        urls = [(key[1], key[2], by_url[key][0].origin) for key in by_url if key[0] == policy_hash]
+        # Streamed in origin and URL order: one origin's URLs come together (its site-wide files
+        # are fetched once), one URL's items too (it is decided once); nothing is held but the
+        # results not yet committed.
+        items = collected_items(engine, **selection, policy_hash=None if policy is not None else policy_hash,
+                                by_url=True)
         with _transport(chosen, transport if fetch else False) as moving:
-            yield from _recheck_policy(engine, chosen, urls, by_url, upheld, fetch=fetch, pages=pages,
+            yield from _recheck_policy(engine, chosen, items, upheld, purpose=purpose, fetch=fetch, pages=pages,
                                        concurrency=concurrency, transport=moving, record=record, now=now,
                                        summary=summary)
 
@@ -202,41 +212,158 @@ def _transport(policy: Policy, given: Any) -> Iterator[Any]:
         yield transport
 
 
-def _recheck_policy(engine, policy: Policy, urls: list[tuple[str, str, str]], by_url, upheld: UpheldComplaints, *,
+# URLs decided in one task: an origin's URLs are split into tasks of at most this many, so a
+# collection of millions of pages from one site is never held whole.
+CHUNK_URLS = 1000
+
+URLGroup = tuple[str, str, list[CollectedItem]]  # (purpose, url, the items collected from it)
+
+
+@dataclass(slots=True)
+class _Chunk:
+    """Consecutive URLs of one origin, decided in one task."""
+
+    name: str  # the origin (as recorded with the items)
+    origin: _Origin | None  # shared by the chunks of one origin (fetching only)
+    groups: list[URLGroup]
+
+
+class _Origin:
+    """One origin's site-wide file fetcher, shared by its chunks; the lock makes the first URL of
+    each chunk wait for the files the first chunk fetched (one fetch per file and origin)."""
+
+    __slots__ = ("fetcher", "lock")
+
+    def __init__(self, fetcher) -> None:
+        self.fetcher = fetcher
+        self.lock = threading.Lock()
+
+
+def _chunks(items: Iterable[CollectedItem], purpose: str | None, new_origin: Callable[[], Any]) -> Iterator[_Chunk]:
+    """Group items sorted by origin, URL and purpose into URLs, and URLs into chunks of one origin."""
+    chunk: _Chunk | None = None
+    group: URLGroup | None = None
+    for item in items:
+        wanted = purpose or item.purpose
+        if group is not None and group[1] == item.url and group[0] == wanted:
+            group[2].append(item)
+            continue
+        if chunk is None or chunk.name != item.origin:
+            if chunk is not None:
+                yield chunk
+            chunk = _Chunk(item.origin, new_origin(), [])
+        elif len(chunk.groups) >= CHUNK_URLS:
+            yield chunk
+            chunk = _Chunk(chunk.name, chunk.origin, [])
+        group = (wanted, item.url, [item])
+        chunk.groups.append(group)
+    if chunk is not None:
+        yield chunk
+
+
+def _recheck_policy(engine, policy: Policy, items: Iterable[CollectedItem], upheld: UpheldComplaints, *, purpose,
                     fetch, pages, concurrency, transport, record, now, summary) -> Iterator[RecheckResult]:
     from .store.lists import load_exclusion_index
 
     exclusions = load_exclusion_index(engine, policy.exclusions.lists or None)
-    by_origin: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for purpose, url, origin in urls:
-        by_origin[origin].append((purpose, url))
     if fetch:
-        decide_origin = _fetching(policy, transport, exclusions, pages, now)
-        summary.fetched_origins += len(by_origin)
+        decide, new_origin = _fetching(engine, policy, transport, exclusions, pages, now, summary)
     else:
-        decide_origin = _lists_only(policy, exclusions, now)
-    with _recording(engine, policy, exclusions, record, now, summary) as submit:
-        for decided in _by_origin(decide_origin, by_origin.values(), concurrency if fetch else 0):
-            for purpose, url, decisions in decided:
+        decide, new_origin = _lists_only(policy, exclusions, now), lambda: None
+    chunks = _chunks(items, purpose, new_origin)
+    with _recording(engine, policy, exclusions, record, now, summary) as recorder:
+        for chunk, decided in _decided(decide, chunks, concurrency if fetch else 0):
+            for (wanted, url, collected), decisions in zip(chunk.groups, decided):
                 target = _target(url) if upheld else None
                 extra = upheld.reasons(target) if target is not None else []
-                decision = recheck_decision(url, decisions, extra, policy_hash=policy.hash, purpose=purpose, now=now)
-                decision_id = submit(decision)
-                first = True
-                for item in by_url[(policy.hash, purpose, url)]:
-                    result = RecheckResult(item, decision, decision_id)
-                    summary.add(result, first)
-                    first = False
-                    yield result
+                decision = recheck_decision(url, decisions, extra, policy_hash=policy.hash, purpose=wanted, now=now)
+                decision_id = recorder.submit(decision)
+                recorder.hold([RecheckResult(item, decision, decision_id) for item in collected])
+            yield from _counted(recorder.committed(), summary)
+        yield from _counted(recorder.rest(), summary)
+
+
+def _counted(batches: Iterable[list[RecheckResult]], summary: PurgeSummary) -> Iterator[RecheckResult]:
+    for results in batches:
+        first = True
+        for result in results:
+            summary.add(result, first)
+            first = False
+            yield result
+
+
+class _Recorder:
+    """Records re-decisions and holds their results back until the writer has committed them."""
+
+    def __init__(self, writer=None) -> None:
+        self.writer = writer
+        self.counts: Counter = Counter()
+        self._held: deque[list[RecheckResult]] = deque()  # one URL's results each, oldest first
+        self._taken = 0  # URLs' results handed out so far
+        self._marks: deque[int] = deque()  # URLs held in all (taken + len(_held)) at each after_commit request
+        self._released = 0  # after_commit requests answered (in order: the writer releases a prefix)
+        self._error: StoreError | None = None
+
+    def submit(self, decision: Decision) -> str | None:
+        if self.writer is None:
+            return None
+        self.counts[decision.verdict.value] += 1
+        return self.writer.submit(decision)
+
+    def hold(self, results: list[RecheckResult]) -> None:
+        self._held.append(results)
+
+    def committed(self) -> Iterator[list[RecheckResult]]:
+        """The results whose decisions are committed (all of them when nothing is recorded)."""
+        if self.writer is None:
+            while self._held:
+                yield self._held.popleft()
+            return
+        held = self._taken + len(self._held)
+        if held > (self._marks[-1] if self._marks else self._taken):
+            # Rides on the writer's regular commits (not urgent): batches stay large.
+            self._marks.append(held)
+            self.writer.after_commit(self._answered, urgent=False)
+        yield from self._take()
+
+    def rest(self) -> Iterator[list[RecheckResult]]:
+        """Everything held, once committed (waits for the last commit)."""
+        if self.writer is not None and self._held:
+            done = threading.Event()
+            self._marks.append(self._taken + len(self._held))
+            self.writer.after_commit(lambda error: (self._answered(error), done.set()))
+            done.wait()
+        yield from self._take()
+
+    def _answered(self, error: StoreError | None) -> None:  # on the writer's thread
+        if error is not None and self._error is None:
+            self._error = error
+        self._released += 1
+
+    def _take(self) -> Iterator[list[RecheckResult]]:
+        if self.writer is None:
+            while self._held:
+                yield self._held.popleft()
+            return
+        while self._released:
+            if self._error is not None:
+                raise self._error
+            self._released -= 1
+            mark = self._marks.popleft()
+            while self._taken < mark:
+                self._taken += 1
+                yield self._held.popleft()
+        if self._error is not None:
+            raise self._error
 
 
 @contextmanager
 def _recording(engine, policy: Policy, exclusions: ExclusionIndex, record: bool, now: datetime,
-               summary: PurgeSummary) -> Iterator[Callable[[Decision], str | None]]:
-    """``submit(decision) -> id`` into a run of its own (spider ``recheck``), finished on the way
-    out whatever happens; without ``record``, a submit that records nothing."""
+               summary: PurgeSummary) -> Iterator[_Recorder]:
+    """A recorder into a run of its own (spider ``recheck``), finished on the way out whatever
+    happens; without ``record``, one that records nothing."""
     if not record:
-        yield lambda decision: None
+        yield _Recorder()
         return
     from .store.keys import LogKeyError, load_or_create
     from .store.runs import finish_run, start_run
@@ -252,60 +379,116 @@ def _recording(engine, policy: Policy, exclusions: ExclusionIndex, record: bool,
         log.warning("copyright-guard: created the checkpoint signing key %s (verifier key %s)", path, signer.vkey)
     run_id = start_run(engine, policy, now=now, spider="recheck", exclusion_lists=exclusions.versions,
                        log_key=signer.vkey)
-    summary.run_ids.append(run_id)
     writer = DecisionWriter(engine, run_id, signer=signer, checkpoint_every=policy.audit.checkpoint_every,
                             checkpoint_seconds=policy.audit.checkpoint_seconds)
-    counts: Counter = Counter()
-
-    def submit(decision: Decision) -> str:
-        counts[decision.verdict.value] += 1
-        return writer.submit(decision)
-
+    summary.run_ids.append(run_id)
+    recorder = _Recorder(writer)
     try:
-        yield submit
+        yield recorder
     finally:
         writer.close()
-        finish_run(engine, run_id, dict(counts), datetime.now(timezone.utc))
+        finish_run(engine, run_id, dict(recorder.counts), datetime.now(timezone.utc))
 
 
-def _by_origin(decide_origin, groups: Iterable[list[tuple[str, str]]], threads: int) -> Iterator[Decided]:
-    """Each origin's URLs decided in one task (so its site-wide files are fetched once), on
-    ``threads`` threads - the time of a fetching recheck is spent waiting for servers - or, with
-    0, on this thread (pure CPU work gains nothing from threads). Results come back in order."""
+def _decided(decide, chunks: Iterable[_Chunk], threads: int) -> Iterator[tuple[_Chunk, list[list[Decision]]]]:
+    """Each chunk with its URLs' decisions, in order: on ``threads`` threads - the time of a
+    fetching recheck is spent waiting for servers - at most ``2 * threads`` chunks ahead, or, with
+    0, on this thread (pure CPU work gains nothing from threads)."""
     if not threads:
-        yield from map(decide_origin, groups)
+        for chunk in chunks:
+            yield chunk, decide(chunk)
         return
+    window: deque = deque()
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="recheck") as pool:
         try:
-            yield from pool.map(decide_origin, groups)
+            for chunk in chunks:
+                window.append((chunk, pool.submit(decide, chunk)))
+                if len(window) >= 2 * threads:
+                    done, future = window.popleft()
+                    yield done, future.result()
+            while window:
+                done, future = window.popleft()
+                yield done, future.result()
         finally:
-            pool.shutdown(cancel_futures=True)
+            for _, future in window:
+                future.cancel()
 
 
-def _fetching(policy, transport, exclusions: ExclusionIndex, pages: bool, now: datetime):
-    """Decide one origin's URLs through check_url (the `check` command's path) with one
-    SiteFetcher, so each of its site-wide files is fetched once."""
+def _fetching(engine, policy, transport, exclusions: ExclusionIndex, pages: bool, now: datetime,
+              summary: PurgeSummary):
+    """Decide a chunk's URLs through check_url (the `check` command's path) with its origin's
+    SiteFetcher, so each of the origin's site-wide files is fetched once."""
     from .fetch.page import check_url
     from .fetch.site import SiteFetcher
 
-    def decide_origin(group: list[tuple[str, str]]) -> Decided:
-        fetcher = SiteFetcher(policy, transport, exclusions=exclusions)
-        return [(purpose, url, check_url(url, policy, transport, now=now, purpose=purpose, exclusions=exclusions,
-                                         fetch_page=pages, fetcher=fetcher).decisions)
-                for purpose, url in group]
+    def new_origin() -> _Origin:
+        summary.fetched_origins += 1
+        return _Origin(SiteFetcher(policy, transport, exclusions=exclusions))
 
-    return decide_origin
+    def check(group: URLGroup, fetcher) -> list[Decision]:
+        purpose, url, items = group
+        latest = items[-1]  # the newest collection of the URL (items come oldest first)
+        sent = _validators(latest, policy) if pages else None
+        result = check_url(url, policy, transport, now=now, purpose=purpose, exclusions=exclusions,
+                           fetch_page=pages, fetcher=fetcher, validators=sent)
+        if result.not_modified:
+            page = _unchanged_page(engine, latest, result.decisions[-1], sent, now)
+            if page is not None:
+                return [*result.decisions, page]
+            # The recorded page cannot be read back: fetch it again, unconditionally.
+            result = check_url(url, policy, transport, now=now, purpose=purpose, exclusions=exclusions,
+                               fetch_page=True, fetcher=fetcher)
+        return result.decisions
+
+    def decide(chunk: _Chunk) -> list[list[Decision]]:
+        origin = chunk.origin
+        groups = chunk.groups
+        with origin.lock:  # the origin's files, fetched by the first chunk, or waited for
+            decided = [check(groups[0], origin.fetcher)]
+        decided += [check(group, origin.fetcher) for group in groups[1:]]
+        return decided
+
+    return decide, new_origin
+
+
+def _validators(item: CollectedItem, policy: Policy) -> dict[str, str] | None:
+    """The conditional request headers for re-fetching a collected page (RFC 9110 §13.1.2,
+    §13.1.3): its recorded ETag and Last-Modified - checked again as they are read back, so an
+    edited database cannot put anything else in a request. None (fetch unconditionally) when
+    nothing was recorded, or when deciding under another policy than the collection's: a 304
+    would then carry over reasons judged under different rules."""
+    if item.policy_hash != policy.hash:
+        return None
+    headers = {}
+    if etag_of([item.etag] if item.etag else []):
+        headers["If-None-Match"] = item.etag
+    if last_modified_of([item.last_modified] if item.last_modified else []):
+        headers["If-Modified-Since"] = item.last_modified
+    return headers or None
+
+
+def _unchanged_page(engine, item: CollectedItem, pre: Decision, sent: dict[str, str], now: datetime) -> Decision | None:
+    """The post-fetch decision for a page that answered 304: its recorded reasons, anew."""
+    from .store.collected import collected_page
+
+    page = collected_page(engine, item.decision_id)
+    if page is None or item.content_sha256 is None:
+        return None
+    content = ContentFacts(item.content_sha256, item.media_type, item.content_bytes or 0, page.http_status or 200,
+                           item.modality or "other", item.etag, item.last_modified)
+    said = ", ".join(f"{name}: {value}" for name, value in sent.items())
+    return unchanged_page_decision(pre, page.reasons, page.examined, content, sent=said, now=now)
 
 
 def _lists_only(policy, exclusions: ExclusionIndex, now: datetime):
     """``--no-fetch``: the exclusion lists in force now and the policy, no request of any kind
     (the site-wide files are not consulted: no location-based reason can appear)."""
 
-    def decide_origin(group: list[tuple[str, str]]) -> Decided:
-        return [(purpose, url, [evaluate(url, policy, now=now, site=EMPTY_SITE, exclusions=exclusions, purpose=purpose)])
-                for purpose, url in group]
+    def decide(chunk: _Chunk) -> list[list[Decision]]:
+        return [[evaluate(url, policy, now=now, site=EMPTY_SITE, exclusions=exclusions, purpose=purpose)]
+                for purpose, url, _ in chunk.groups]
 
-    return decide_origin
+    return decide
 
 
 def _crawl_known(engine, crawl: str) -> bool:

@@ -252,3 +252,31 @@ def test_the_summary_shows_how_much_of_each_collection_was_withdrawn_and_why(sit
     assert set(run["reasons"]) <= {code for *_, code in CHANGES.values() if code}
     assert "Withdrawn after collection" in to_markdown(summary)
     assert all(c["product_token"] == TOKEN for c in summary["crawlers"])  # a recheck is no crawler of its own
+
+
+def test_a_result_is_yielded_only_once_its_redecision_is_committed(site):
+    from sqlalchemy import select
+
+    from copyright_guard.store.schema import decisions
+
+    seen = 0
+    for result in recheck(site["engine"], fetch=False):
+        with site["engine"].connect() as connection:  # another connection: sees committed rows only
+            found = connection.execute(select(decisions.c.stage).where(decisions.c.id == result.decision_id)).scalar()
+        assert found == "recheck", result.item.url
+        seen += 1
+    assert seen == len(site["collected"])
+
+
+def test_an_origin_split_over_several_tasks_still_fetches_each_site_file_once(site, monkeypatch):
+    from copyright_guard import rechecker
+
+    monkeypatch.setattr(rechecker, "CHUNK_URLS", 1)  # every URL a task of its own, on 8 threads
+    site["server"].clear_log()
+    results = list(recheck(site["engine"], fetch=True, record=False, concurrency=8))
+    assert len(results) == len(site["collected"])
+    per_file = defaultdict(int)
+    for r in site["server"].requests:
+        per_file[(r.origin, r.path)] += 1
+    assert per_file and set(per_file.values()) == {1}
+    assert set(_withdrawn(results, site["server"])) == {n for n, c in CHANGES.items() if c[2] and c[0] != "page"}

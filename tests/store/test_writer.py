@@ -251,6 +251,26 @@ def test_after_commit_fires_once_the_decisions_are_durable_within_the_short_inte
     writer.close()
 
 
+def test_a_request_that_is_not_urgent_rides_on_the_regular_commit(engine, policy):
+    # A recheck asks after every origin's decisions: were each request urgent, the writer would
+    # commit every few milliseconds, in small batches. Not urgent: the next regular commit answers.
+    run_id = start_run(engine, policy, now=T0)
+    writer = DecisionWriter(engine, run_id, max_latency=0.6, durable_latency=0.01)
+    order = []
+    released = threading.Event()
+    writer.submit(make_decision(1, policy))
+    started = time.monotonic()
+    writer.after_commit(lambda error: order.append(("first", error)), urgent=False)
+    writer.submit(make_decision(2, policy))
+    writer.after_commit(lambda error: (order.append(("second", error)), released.set()), urgent=False)
+    assert released.wait(5)
+    assert time.monotonic() - started >= 0.5  # waited for max_latency, not durable_latency
+    assert order == [("first", None), ("second", None)]  # in order, after the rows are durable
+    assert _count(engine, decisions, decisions.c.run_id == run_id) == 2
+    assert writer.stats["batches"] == 1
+    writer.close()
+
+
 def test_a_failure_inside_the_writer_never_releases_held_responses_as_committed(engine, policy):
     # Not the database refusing a batch but a bug while signing the checkpoint: the batch is lost,
     # and whoever waits for it (a held response, log first) must hear so, never "committed".

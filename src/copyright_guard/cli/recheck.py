@@ -31,7 +31,9 @@ EXIT_PURGE = 1
 @click.option("--fetch/--no-fetch", default=True, show_default=True,
               help="Fetch each origin's site-wide files again (once per origin); --no-fetch re-applies only the "
                    "exclusion lists, upheld complaints and the policy, with no request at all.")
-@click.option("--pages", is_flag=True, help="Also fetch each page again and re-read its headers and embedded metadata.")
+@click.option("--pages", is_flag=True,
+              help="Also fetch each page again and re-read its headers and embedded metadata (conditionally, "
+                   "with the ETag / Last-Modified recorded at collection: a 304 keeps the recorded page evidence).")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True,
               help="Origins worked on at once.")
 @click.option("--out", "-o", metavar="FILE", help="Write the purge list here (default: stdout).")

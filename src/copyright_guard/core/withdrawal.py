@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from .content import ContentFacts
 from .model import Decision, Effect, Evidence, Reason, SiteFile, Stage, Verdict, new_decision
 from .urls import Target
 
-__all__ = ["UpheldTarget", "UpheldComplaints", "recheck_decision"]
+__all__ = ["UpheldTarget", "UpheldComplaints", "recheck_decision", "unchanged_page_decision"]
 
 COMPLAINT_UPHELD = "complaint.upheld"
 
@@ -107,3 +109,61 @@ def recheck_decision(url: str, decided: Sequence[Decision], extra: Sequence[Reas
         purpose, verdict, tuple(reasons), policy_hash, now, tuple(consulted),
         post.examined if post else (), post.content if post else None,
     )
+
+
+PAGE_NOT_MODIFIED = "page.not-modified"
+
+
+def unchanged_page_decision(pre: Decision, recorded: Sequence[Any], examined: Sequence[Any],
+                            content: ContentFacts, *, sent: str, now: datetime) -> Decision | None:
+    """The post-fetch part of a recheck whose conditional request was answered 304 Not Modified
+    (RFC 9110 §15.4.5): the page's own signals are those recorded at collection, so its recorded
+    reasons (``recorded``: their stored records) stand again, with a note saying so. ``pre`` is
+    the fresh pre-fetch decision on the URL; ``sent`` the validators sent, for the note.
+
+    None when a recorded reason cannot be read back: the caller then fetches the page again
+    without validators rather than decide on a guess.
+    """
+    reasons = []
+    for record in recorded:
+        reason = _recorded_reason(record)
+        if reason is None:
+            return None
+        reasons.append(reason)
+    if not all(isinstance(source, str) for source in examined):
+        return None
+    reasons.append(Reason(
+        PAGE_NOT_MODIFIED, "page",
+        f"the server answered 304 Not Modified to {sent}: the page's headers and metadata are those recorded "
+        "at collection, and their reasons stand",
+        Effect.NOTE, Evidence("page", location=f"GET {pre.url} ({sent}): HTTP 304", url=pre.url, status=304),
+    ))
+    verdict = Verdict.DENY if any(r.effect is Effect.DENY for r in reasons) else Verdict.ALLOW
+    return new_decision(pre.url, pre.origin, pre.registered_domain, Stage.POST_FETCH, pre.purpose, verdict,
+                        tuple(reasons), pre.policy_hash, now, pre.consulted, tuple(examined), content)
+
+
+def _recorded_reason(record: Any) -> Reason | None:
+    """A stored reason record (Reason.as_dict) back as a Reason; None if it is not one."""
+    if not isinstance(record, dict):
+        return None
+    code, source, detail, effect = (record.get(k) for k in ("code", "source", "detail", "effect"))
+    if not all(isinstance(v, str) for v in (code, source, detail, effect)) or effect not in set(Effect):
+        return None
+    found = record.get("evidence")
+    evidence = None
+    if isinstance(found, dict):
+        status = found.get("status")
+        fetched = found.get("fetched_at")
+        try:
+            fetched_at = datetime.fromisoformat(fetched) if isinstance(fetched, str) else None
+        except ValueError:
+            return None
+        texts = [found.get(k) for k in ("source", "location", "url", "final_url", "sha256")]
+        if not isinstance(texts[0], str) or not all(t is None or isinstance(t, str) for t in texts[1:]):
+            return None
+        evidence = Evidence(texts[0], texts[1] or "", texts[2], texts[3], status if type(status) is int else None,
+                            fetched_at, texts[4])
+    elif found is not None:
+        return None
+    return Reason(code, source, detail, Effect(effect), evidence)

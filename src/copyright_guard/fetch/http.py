@@ -132,11 +132,12 @@ class HttpxTransport:
         )
 
     def fetch(self, url: str, *, user_agent: str, timeout: float, max_bytes: int,
-              method: str = "GET") -> FetchOutcome:
+              method: str = "GET", conditional: dict[str, str] | None = None) -> FetchOutcome:
+        """``conditional``: If-None-Match / If-Modified-Since to send (fetch/page.py, ``recheck --pages``)."""
         deadline = self._backend.deadline = time.monotonic() + timeout
         try:
             target = _without_userinfo(url)
-            headers = {"User-Agent": user_agent}
+            headers = {"User-Agent": user_agent, **(conditional or {})}
             if self._signer is not None:
                 headers.update(self._signer.request_headers(method, target, _now()))
             with self._client.stream(

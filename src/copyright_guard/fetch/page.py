@@ -46,6 +46,7 @@ class CheckResult:
     hops: list[str] = field(default_factory=list)  # page URLs requested, in order
     response: FetchOutcome | None = None  # the final response of the page, if one was fetched
     fetch_error: str = ""
+    not_modified: bool = False  # the page answered 304 to the validators given (no post-fetch decision)
 
     @property
     def verdict(self) -> Verdict:
@@ -98,7 +99,12 @@ def check_url(
     exclusions: ExclusionIndex | None = None,
     fetch_page: bool = True,
     fetcher: SiteFetcher | None = None,
+    validators: dict[str, str] | None = None,
 ) -> CheckResult:
+    """``validators``: conditional request headers for the page itself (``recheck --pages``: the
+    ETag / Last-Modified recorded at collection as If-None-Match / If-Modified-Since), sent only
+    to ``url``, never to a redirect target. A 304 answer to them ends the check with
+    ``not_modified`` set and no post-fetch decision: the caller holds what was recorded."""
     purpose = purpose or policy.purposes.default
     fetcher = fetcher or SiteFetcher(policy, transport, exclusions=exclusions)
     result = CheckResult(url, purpose, policy)
@@ -111,10 +117,16 @@ def check_url(
         if not decision.allowed or not fetch_page:
             return result
         result.hops.append(hop)
-        outcome = transport.fetch(hop, user_agent=policy.crawler.user_agent,
-                                  timeout=policy.cache.timeout_seconds, max_bytes=PAGE_MAX_BYTES)
+        conditional = validators if validators and hop == url else None
+        # Passed only when there is something to send: a transport without conditional requests still fits.
+        outcome = transport.fetch(hop, user_agent=policy.crawler.user_agent, timeout=policy.cache.timeout_seconds,
+                                  max_bytes=PAGE_MAX_BYTES, **({"conditional": conditional} if conditional else {}))
         if outcome.error or outcome.status is None:
             result.fetch_error = f"GET {hop}: {one_line(outcome.error or 'no response')}"
+            return result
+        if conditional and outcome.status == 304:  # RFC 9110 §15.4.5: the selected representation is unchanged
+            result.response = outcome
+            result.not_modified = True
             return result
         location = outcome.header("location")
         if 300 <= outcome.status < 400 and location and location[0].strip():

@@ -26,8 +26,8 @@ DECISION_COLUMNS = (
     decisions.c.origin, decisions.c.registered_domain, decisions.c.stage, decisions.c.purpose,
     decisions.c.verdict, decisions.c.policy_hash, decisions.c.reasons, decisions.c.row_format,
     decisions.c.site_view, decisions.c.examined, decisions.c.content_sha256, decisions.c.media_type,
-    decisions.c.content_bytes, decisions.c.http_status, decisions.c.modality, decisions.c.prev_hash,
-    decisions.c.row_hash,
+    decisions.c.content_bytes, decisions.c.http_status, decisions.c.modality, decisions.c.etag,
+    decisions.c.last_modified, decisions.c.prev_hash, decisions.c.row_hash,
 )
 STREAM = {"stream_results": True, "yield_per": 2000}  # a server-side cursor on PostgreSQL
 

@@ -6,8 +6,9 @@ recompute it with any tool)::
     content  = JSON array, compact separators, UTF-8, of
                [id, run_id, seq, decided_at, url, origin, registered_domain, stage, purpose,
                 verdict, policy_hash, reasons]          # reasons: the stored JSON text, verbatim
-             + (row format 2 only) [row_format, site_view, examined, content_sha256,
+             + (row format 2 and 3) [row_format, site_view, examined, content_sha256,
                 media_type, content_bytes, http_status, modality]
+             + (row format 3 only) [etag, last_modified]
     row_hash = sha256(content + prev_hash).hexdigest()
     prev_hash of a run's first row (seq 1) = the run's record hash (below); GENESIS (64 zeros)
                                              for runs recorded before revision 0006
@@ -28,7 +29,9 @@ fields alone, so old rows keep verifying unchanged. Format 2 appends the proof o
 :func:`site_view_id`: content hashes, so the chain covers every snapshot's fields and body hash),
 ``examined`` the asset sources read (canonical JSON list, post-fetch) and the ``content_*`` fields
 the response judged. :func:`canonical_entry` is the one canonical form of a row; anything that hashes
-a row (the chain, a Merkle leaf) derives from it.
+a row (the chain, a Merkle leaf) derives from it. Format 3 (revision 0009) appends the response's
+validators, ``etag`` and ``last_modified``, to a post-fetch row that has one (what ``recheck
+--pages`` sends back in a conditional request); other rows stay format 2.
 
 The chain is per run, so several crawler processes (one run each) can write one database at once
 without coordinating.
@@ -96,12 +99,18 @@ PROOF_FIELDS = (
     "http_status",
     "modality",
 )
-ALL_FIELDS = (*CHAIN_FIELDS, *PROOF_FIELDS)  # a stored row's tuple order for canonical_entry()
+# Appended in row format 3 (revision 0009): the validators of the response a post-fetch decision
+# judged (core/content.py). The writer writes format 3 only for a row that has one, so every other
+# row keeps format 2 and its entry; older rows verify unchanged.
+VALIDATOR_FIELDS = ("etag", "last_modified")
+ALL_FIELDS = (*CHAIN_FIELDS, *PROOF_FIELDS, *VALIDATOR_FIELDS)  # a stored row's tuple order for canonical_entry()
 # The stored columns canonical_entry() reads, in order: what the writer, verify and proofs select
 # to rebuild a row's entry (and so its chain link and Merkle leaf).
 ENTRY_FIELDS = ALL_FIELDS
 ROW_FORMAT = 2  # what the writer writes now
+ROW_FORMAT_VALIDATORS = 3  # ... for a post-fetch row with an ETag or a Last-Modified
 _N_CHAIN = len(CHAIN_FIELDS)
+_N_PROOF = _N_CHAIN + len(PROOF_FIELDS)
 
 
 def canonical_entry(row: dict | tuple) -> str:
@@ -112,13 +121,25 @@ def canonical_entry(row: dict | tuple) -> str:
     """
     if isinstance(row, dict):
         values = [row[name] for name in CHAIN_FIELDS]
-        if row.get("row_format"):
+        form = row.get("row_format")
+        if form:
             values += [row.get(name) for name in PROOF_FIELDS]
+            if _validators(form):
+                values += [row.get(name) for name in VALIDATOR_FIELDS]
     else:
         values = list(row[:_N_CHAIN])
-        if len(row) > _N_CHAIN and row[_N_CHAIN]:
-            values += row[_N_CHAIN:_N_CHAIN + len(PROOF_FIELDS)]
+        form = row[_N_CHAIN] if len(row) > _N_CHAIN else None
+        if form:
+            values += row[_N_CHAIN:_N_PROOF]
+            if _validators(form):
+                values += row[_N_PROOF:_N_PROOF + len(VALIDATOR_FIELDS)]
     return _dumps(values)
+
+
+def _validators(form: object) -> bool:
+    """Whether a row of this format carries the validator fields (an exported row's format may be
+    anything: only a real 3 adds them, anything else then fails to verify, as it should)."""
+    return type(form) is int and form >= ROW_FORMAT_VALIDATORS
 
 
 def row_hash(row: dict | tuple, prev_hash: str) -> str:
@@ -143,6 +164,75 @@ def entry_and_link(row: tuple, prev_hash: str) -> tuple[bytes, str]:
     """The row's Merkle entry (UTF-8 :func:`canonical_entry`) and its chain link, serialising once."""
     entry = canonical_entry(row).encode("utf-8")
     return entry, hashlib.sha256(entry + prev_hash.encode("ascii")).hexdigest()
+
+
+_string = json.encoder.encode_basestring  # what _dumps writes for a str (ensure_ascii=False): the same function
+
+
+def _value(value: object) -> str:
+    """One value as :func:`canonical_entry` writes it inside the array."""
+    if value is None:
+        return "null"
+    kind = type(value)
+    if kind is str:
+        return _string(value)
+    if kind is int:
+        return int.__repr__(value)
+    return _dumps(value)
+
+
+class EntryMaker:
+    """:func:`entry_and_link` for the writer's hot path: the same bytes, built from cached pieces.
+
+    Consecutive rows repeat most of their fields (run, origin, stage, verdict, policy, the reasons
+    text, the site view); their JSON is made once per distinct value instead of once per row, and
+    only the id, seq, time, URL and content facts are encoded per row. tests/store/test_chain.py
+    checks it against :func:`canonical_entry` on generated rows; a format-1 row takes the plain path.
+    """
+
+    _LIMIT = 4096  # distinct pieces remembered (a few per origin); the caches start over past it
+
+    def __init__(self) -> None:
+        self._strings: dict[str, str] = {}  # run id -> JSON
+        self._at: tuple = (None, "")  # the last decided_at text and its JSON
+        self._places: dict[tuple, str] = {}  # (origin, registered_domain) -> JSON of both
+        self._middles: dict[tuple, str] = {}  # (stage ... examined) -> JSON of those fields
+
+    def entry_and_link(self, row: tuple, prev_hash: str) -> tuple[bytes, str]:
+        if not row[_N_CHAIN]:  # format 1: not written any more, no need to be fast
+            return entry_and_link(row, prev_hash)
+        strings = self._strings
+        run = strings.get(row[1])
+        if run is None:
+            run = self._remember(strings, row[1], _value(row[1]))
+        if row[3] == self._at[0]:  # a recheck's rows share one time; a crawl's rarely do
+            at = self._at[1]
+        else:
+            at = _value(row[3])
+            self._at = (row[3], at)
+        key = (row[5], row[6])
+        place = self._places.get(key)
+        if place is None:
+            place = self._remember(self._places, key, f"{_value(row[5])},{_value(row[6])}")
+        key = row[7:_N_CHAIN + 3]  # stage, purpose, verdict, policy_hash, reasons, row_format, site_view, examined
+        middle = self._middles.get(key)
+        if middle is None:
+            middle = self._remember(self._middles, key, ",".join(map(_value, key)))
+        tail = row[_N_CHAIN + 3:_N_PROOF + len(VALIDATOR_FIELDS) if _validators(row[_N_CHAIN]) else _N_PROOF]
+        facts = _NULL_FACTS if tail == _NO_FACTS else ",".join(map(_value, tail))
+        text = f"[{_value(row[0])},{run},{_value(row[2])},{at},{_value(row[4])},{place},{middle},{facts}]"
+        entry = text.encode("utf-8")
+        return entry, hashlib.sha256(entry + prev_hash.encode("ascii")).hexdigest()
+
+    def _remember(self, cache: dict, key, value: str) -> str:
+        if len(cache) >= self._LIMIT:
+            cache.clear()
+        cache[key] = value
+        return value
+
+
+_NO_FACTS = (None,) * (len(PROOF_FIELDS) - 3)  # no content facts (a pre-fetch or recheck row)
+_NULL_FACTS = ",".join(["null"] * len(_NO_FACTS))
 
 
 # The run columns start_run writes, in the order the run record hash covers them.

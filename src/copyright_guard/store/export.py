@@ -9,7 +9,8 @@ The proof of collection (docs/proof-of-collection.md "Export contract"): every r
 ``consulted`` - the site-wide file snapshots the decision was made on, a list of ``{"kind",
 "url", "outcome", "status", "sha256", "fetched_at"}`` - and ``content`` - ``{"sha256",
 "media_type", "bytes", "modality"}`` of the response judged, null before the fetch - plus
-``examined`` (the asset sources read), ``http_status``, ``site_view`` and ``row_format``. A reader
+``examined`` (the asset sources read), ``http_status``, ``site_view``, ``row_format`` and, from
+row format 3, the response's validators ``etag`` and ``last_modified``. A reader
 recomputes ``site_view`` from ``consulted`` (chain.snapshot_id, chain.site_view_id) and the row
 hash from the ``content`` fields, so the chain proves these objects as exported. CSV flattens
 them: ``consulted`` is the list's canonical JSON text, ``content_sha256``, ``media_type``,
@@ -36,7 +37,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from .audit import DECISION_COLUMNS, Filters
-from .chain import ALL_FIELDS, CHAIN_FIELDS, canonical_json, site_view_id, snapshot_id
+from .chain import ALL_FIELDS, CHAIN_FIELDS, VALIDATOR_FIELDS, canonical_json, site_view_id, snapshot_id
 from .proof import CONTENT_COLUMNS as _CONTENT
 from .proof import CONTENT_KEYS as _CONTENT_KEYS
 from .proof import ConsultedLookup
@@ -171,7 +172,7 @@ def read_export(lines: Iterable[str], fmt: str, meta: dict | None = None) -> Ite
             for name in _INTEGERS:
                 if name in record:
                     record[name] = int(record[name]) if record[name] not in ("", None) else None
-            for name in ("row_format", "site_view", "examined", *_CONTENT):
+            for name in ("row_format", "site_view", "examined", *_CONTENT, *VALIDATOR_FIELDS):
                 if record.get(name) == "":
                     record[name] = None
             consulted = record.get("consulted")

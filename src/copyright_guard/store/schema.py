@@ -119,6 +119,10 @@ decisions = Table(
     Column("content_bytes", BigInteger),
     Column("http_status", SmallInteger),
     Column("modality", String(8)),  # text | image | audio | video | other (core/content.py)
+    # Revision 0009 (row format 3): the collected response's validators (RFC 9110 §8.8), as sent
+    # when well-formed (core/content.py); NULL otherwise and on older rows.
+    Column("etag", Text),
+    Column("last_modified", Text),
     UniqueConstraint("run_id", "seq"),
     Index(None, "url_key"),
     Index(None, "registered_domain", "decided_at"),

@@ -90,7 +90,9 @@ def stream_tuples(connection: Connection, statement, size: int = 5000):
 
 def stream_batches(connection: Connection, statement, size: int = 5000):
     """:func:`stream_tuples` a list per fetch (a loop over rows without a generator step per row)."""
-    compiled = statement.compile(dialect=connection.dialect)
+    # render_postcompile: an IN list becomes plain parameters (the driver never sees SQLAlchemy's
+    # expanding placeholders)
+    compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
     params = compiled.params
     if compiled.positional:
         params = tuple(params[name] for name in compiled.positiontup)

@@ -64,9 +64,10 @@ from .chain import (
     ENTRY_FIELDS,
     GENESIS,
     ROW_FORMAT,
+    ROW_FORMAT_VALIDATORS,
+    EntryMaker,
     canonical_entry,
     canonical_json,
-    entry_and_link,
     format_time,
     site_view_id,
     snapshot_id,
@@ -83,10 +84,13 @@ from .sql import insert_ignoring_duplicates, insert_many, stream_tuples
 log = logging.getLogger("copyright_guard.store")
 
 ROW_COLUMNS = (*ALL_FIELDS, "prev_hash", "row_hash", "url_key")  # a buffered row's tuple order
+_NO_REASONS = ("[]", ())  # canonical JSON and codes of an empty reason list (most allows)
+_NO_FACTS = (None,) * 7  # content_sha256 .. last_modified of a decision without a response
 _CACHE_LIMIT = 4096  # site views / snapshots remembered by object identity (a few per origin)
 
-_random = random.Random()
-_random_pid = 0
+_random = random.Random(os.urandom(32))
+# A forked child must not repeat its parent's ids: it reseeds as it starts (no getpid per id).
+os.register_at_fork(after_in_child=lambda: _random.seed(os.urandom(32)))
 
 
 def new_id() -> str:
@@ -95,10 +99,6 @@ def new_id() -> str:
     Ids need to be unique, not secret: a generator seeded from os.urandom once per process (again
     after a fork) is 20x cheaper than asking the OS for every id.
     """
-    global _random_pid
-    if _random_pid != os.getpid():
-        _random.seed(os.urandom(32))
-        _random_pid = os.getpid()
     return f"{time.time_ns() // 1_000_000:012x}{_random.getrandbits(80):020x}"
 
 
@@ -148,13 +148,19 @@ class DecisionWriter:
         self._pending = 0  # buffered or being written
         self._done = 0  # written or dropped
         self._flush_requested = False
-        # after_commit requests: (number submitted when asked, callback), oldest first.
-        self._waiters: list[tuple[int, Callable[[StoreError | None], None]]] = []
+        # after_commit requests: (number submitted when asked, callback, urgent), oldest first.
+        self._waiters: list[tuple[int, Callable[[StoreError | None], None], bool]] = []
+        self._urgent = 0  # urgent requests among them (the thread commits within durable_latency)
         self._stopping = False
         self._closed = False
         self._seen_evidence: set[str] = set()
         self._true_hash: dict[str, str] = {}  # claimed sha256 -> hash of the bytes actually given
         self._reasons_cache: dict[tuple, tuple[str, tuple[str, ...]]] = {}
+        # Per-row serialising, cached (submit's hot path): the chain entry's repeated pieces, the
+        # last decision time's text, the examined-sources lists.
+        self._entries = EntryMaker()
+        self._time: tuple = (None, "")
+        self._examined: dict[tuple[str, ...], str] = {}
         # Site-wide file snapshots and the sets of them decisions cite: each is queued for the
         # database once (ids are content hashes, so a repeat is also harmless there). Keyed by the
         # identity of the tuple / SiteFile the core hands over (one per origin and fetch); the
@@ -183,39 +189,55 @@ class DecisionWriter:
         with self._cond:
             if self._pending >= self.max_pending:
                 self._wait_for_room()
-            self._raise_if_stopped()
+            if self.error is not None:
+                self._raise_if_stopped()
             if self._closed:
                 raise StoreError("the audit writer is closed")
             decision_id = new_id()
             seq = self._seq + 1
-            reasons, codes = self._reasons(decision.reasons)
+            reasons, codes = self._reasons(decision.reasons) if decision.reasons else _NO_REASONS
             consulted = decision.consulted
             cached = self._views.get(id(consulted))
             view = cached[1] if cached is not None and cached[0] is consulted else self._site_view(consulted)
             facts = decision.content
+            decided_at = decision.decided_at
+            if decided_at is not self._time[0]:  # a recheck's decisions share one time: format it once
+                self._time = (decided_at, format_time(decided_at))
+            examined = decision.examined
+            if examined:
+                examined = self._examined.get(examined) or self._examined_json(examined)
             content = (
-                decision_id, self.run_id, seq, format_time(decision.decided_at), decision.url, decision.origin,
-                decision.registered_domain, decision.stage.value, decision.purpose, decision.verdict.value,
+                decision_id, self.run_id, seq, self._time[1], decision.url, decision.origin,
+                # _value_: the member's own attribute (Enum.value is a descriptor call, per row)
+                decision.registered_domain, decision.stage._value_, decision.purpose, decision.verdict._value_,
                 decision.policy_hash, reasons,
-                ROW_FORMAT, view, canonical_json(list(decision.examined)) if decision.examined else None,
-                *((facts.sha256, facts.media_type, facts.bytes, facts.status, facts.modality)
-                  if facts is not None else (None, None, None, None, None)),
+                ROW_FORMAT if facts is None or (facts.etag is None and facts.last_modified is None)
+                else ROW_FORMAT_VALIDATORS, view, examined or None,
+                *((facts.sha256, facts.media_type, facts.bytes, facts.status, facts.modality, facts.etag,
+                   facts.last_modified) if facts is not None else _NO_FACTS),
             )  # ALL_FIELDS order
             prev = self._prev
-            entry, self._prev = entry_and_link(content, prev)
-            row = (*content, prev, self._prev, url_key(decision.url))
+            entry, self._prev = self._entries.entry_and_link(content, prev)
+            self._rows.append((*content, prev, self._prev, url_key(decision.url)))
             self._seq = seq
             self._leaves.append(leaf_hash(entry))
-            if not self._rows:
+            if len(self._rows) == 1:
                 self._first_at = time.monotonic()
                 self._cond.notify_all()  # the thread starts its max_latency clock
-            self._rows.append(row)
-            self._codes.extend((decision_id, code) for code in codes)
+            if codes:
+                self._codes.extend([(decision_id, code) for code in codes])
             self._pending += 1
             self.stats["submitted"] += 1
             if len(self._rows) >= self.batch_size:
                 self._cond.notify_all()
         return decision_id
+
+    def _examined_json(self, examined: tuple[str, ...]) -> str:
+        """The canonical JSON of a post-fetch decision's asset sources (a handful of distinct tuples)."""
+        if len(self._examined) >= _CACHE_LIMIT:
+            self._examined.clear()
+        text = self._examined[examined] = canonical_json(list(examined))
+        return text
 
     def _wait_for_room(self) -> None:
         """Back-pressure: block while ``max_pending`` decisions wait; fail after ``submit_timeout``."""
@@ -230,10 +252,14 @@ class DecisionWriter:
                 break
             self._cond.wait(remaining)
 
-    def after_commit(self, callback: Callable[[StoreError | None], None]) -> None:
+    def after_commit(self, callback: Callable[[StoreError | None], None], *, urgent: bool = True) -> None:
         """Call ``callback(None)`` once every decision submitted so far is committed, or
         ``callback(error)`` if they will not be (stop mode: the writer failed). Called on the
         writer's thread, or at once on the caller's when there is nothing left to wait for.
+
+        ``urgent`` (a response is held back): the thread commits within ``durable_latency``.
+        Without it the request rides on the commits that happen anyway (every ``max_latency`` or
+        ``batch_size`` rows): a caller streaming many decisions keeps large batches.
 
         With ``on_failure="continue"`` a dropped batch still releases its waiters with ``None``:
         that policy chose to go on unrecorded (the drop is logged and ``verify`` shows the gap).
@@ -241,8 +267,10 @@ class DecisionWriter:
         with self._cond:
             target = self.stats["submitted"]
             if self._done < target and self._thread.is_alive():
-                self._waiters.append((target, callback))  # targets never decrease: see _release_waiters
-                self._cond.notify_all()  # the thread shortens its clock to durable_latency
+                self._waiters.append((target, callback, urgent))  # targets never decrease: see _release_waiters
+                if urgent:
+                    self._urgent += 1
+                    self._cond.notify_all()  # the thread shortens its clock to durable_latency
                 return
             error = self._stop_error()
             if error is None and self._done < target:  # the thread is gone with decisions uncommitted
@@ -257,14 +285,15 @@ class DecisionWriter:
         with self._cond:
             # Waiters are appended in submission order, so those covered are always a prefix.
             covered = len(self._waiters) if everyone else next(
-                (i for i, (target, _) in enumerate(self._waiters) if target > self._done), len(self._waiters))
+                (i for i, (target, _, _) in enumerate(self._waiters) if target > self._done), len(self._waiters))
             if not covered:
                 return
             ready, self._waiters = self._waiters[:covered], self._waiters[covered:]
+            self._urgent -= sum(1 for waiter in ready if waiter[2])
             error = self._stop_error()
             if error is None and everyone and any(w[0] > self._done for w in ready):
                 error = StoreError("the audit writer stopped before these decisions were committed")
-        for _, callback in ready:
+        for _, callback, _ in ready:
             try:
                 callback(error)
             except Exception:  # noqa: BLE001 - a broken callback must not kill the writer thread
@@ -465,7 +494,7 @@ class DecisionWriter:
             while True:
                 if self._rows:
                     age = time.monotonic() - self._first_at
-                    latency = self.durable_latency if self._waiters else self.max_latency
+                    latency = self.durable_latency if self._urgent else self.max_latency
                     if (self._stopping or self._flush_requested or age >= latency
                             or len(self._rows) >= self.batch_size):
                         batch = (self._rows, self._codes, self._evidence, self._site_files, self._site_views,

@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from ..model import Effect, Evidence, Reason
@@ -134,6 +135,7 @@ class ExclusionIndex:
                 versions[entry.list_name] = entry.list_version
             count += 1
         self._count = count
+        self._last: tuple[str | None, tuple[ExclusionEntry, ...]] = (None, ())
 
     def __len__(self) -> int:
         return self._count
@@ -153,6 +155,14 @@ class ExclusionIndex:
 
     def entries_for(self, host: str) -> list[ExclusionEntry]:
         """Every entry (in force or not) covering a normalised host, most specific first."""
+        last = self._last  # URLs come host by host (a crawl's queue, a recheck's origin order)
+        if last[0] == host:
+            return list(last[1])
+        found = self._entries_for(host)
+        self._last = (host, tuple(found))  # one assignment: safe for threads sharing the index
+        return found
+
+    def _entries_for(self, host: str) -> list[ExclusionEntry]:
         # A normalised host (core/urls.py) is an IP exactly when it has a ":" (IPv6) or only
         # digits and dots (IPv4): no exception-driven parse on the hot path.
         if ":" in host or host.replace(".", "").isdigit():
@@ -220,6 +230,7 @@ def _is_ip(host: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=4096)  # per URL on the hot path; ipaddress parsing costs more than the rest of a decision
 def _canonical_ip(host: str) -> str:
     """An IPv4-mapped IPv6 address (``::ffff:192.0.2.1``) reaches the same host as its IPv4 form."""
     try:
