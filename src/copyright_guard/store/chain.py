@@ -111,6 +111,7 @@ ROW_FORMAT = 2  # what the writer writes now
 ROW_FORMAT_VALIDATORS = 3  # ... for a post-fetch row with an ETag or a Last-Modified
 _N_CHAIN = len(CHAIN_FIELDS)
 _N_PROOF = _N_CHAIN + len(PROOF_FIELDS)
+_N_ALL = len(ALL_FIELDS)
 
 
 def canonical_entry(row: dict | tuple) -> str:
@@ -127,13 +128,16 @@ def canonical_entry(row: dict | tuple) -> str:
             if _validators(form):
                 values += [row.get(name) for name in VALIDATOR_FIELDS]
     else:
-        values = list(row[:_N_CHAIN])
-        form = row[_N_CHAIN] if len(row) > _N_CHAIN else None
-        if form:
-            values += row[_N_CHAIN:_N_PROOF]
-            if _validators(form):
-                values += row[_N_PROOF:_N_PROOF + len(VALIDATOR_FIELDS)]
+        values = row[:entry_width(row[_N_CHAIN] if len(row) > _N_CHAIN else None)]
     return _dumps(values)
+
+
+def entry_width(form: object) -> int:
+    """How many leading fields of a stored row (ENTRY_FIELDS order) a row of this ``row_format``
+    puts in its canonical entry: the one place that maps a format to its fields."""
+    if not form:
+        return _N_CHAIN
+    return _N_ALL if _validators(form) else _N_PROOF
 
 
 def _validators(form: object) -> bool:

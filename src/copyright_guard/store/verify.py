@@ -53,12 +53,12 @@ from sqlalchemy.engine import Engine
 from ..core.model import sha256_hex
 from .db import one_line
 from .chain import (
-    CHAIN_FIELDS,
     ENTRY_FIELDS,
     GENESIS,
     RUN_RECORD_FIELDS,
     canonical_entry,
     dumps_array,
+    entry_width,
     entry_and_link,
     row_hash,
     run_record_hash,
@@ -86,8 +86,8 @@ _REASONS = ENTRY_FIELDS.index("reasons")
 _POLICY = ENTRY_FIELDS.index("policy_hash")
 _URL_KEY = _N + 2
 _VIEW = ENTRY_FIELDS.index("site_view")  # row format 2: the site-wide file snapshots a decision cites
-_FORMAT = ENTRY_FIELDS.index("row_format")  # NULL: row format 1, whose entry is the chain fields alone
-_N_FORMAT1 = len(CHAIN_FIELDS)
+_FORMAT = ENTRY_FIELDS.index("row_format")
+_ENTRY_WIDTHS = {form: entry_width(form) for form in (None, 2, 3)}  # the formats writers write
 
 
 @dataclass(frozen=True)
@@ -335,13 +335,13 @@ class _Derived:
         # A tree after an unknown prefix (store/verify_split.py) records how to finish its roots.
         at_size = tree.root if not tree.size else (lambda: (len(tree.pieces), tree.known_tail()))
         codes_of, evidence, views, policies = self._codes, self.evidence, self.views, self.policies
-        dumps, sha256, from_bytes = dumps_array, _sha256, int.from_bytes
+        dumps, sha256, from_bytes, widths = dumps_array, _sha256, int.from_bytes, _ENTRY_WIDTHS
         pairs, digest = self.pairs, self.pairs_digest
         for batch in batches:
             for row in batch:
                 seq, decision_id, prev_hash, stored = row[_SEQ], row[_ID], row[_N], row[_N + 1]
                 try:
-                    entry = dumps(row[:_N] if row[_FORMAT] else row[:_N_FORMAT1]).encode("utf-8")
+                    entry = dumps(row[:widths.get(row[_FORMAT]) or entry_width(row[_FORMAT])]).encode("utf-8")
                 except (TypeError, ValueError):  # a value no writer stores (a BLOB in SQLite): an edit
                     entry = repr(row[:_N]).encode("utf-8", "replace")
                 if broken is None:
