@@ -92,7 +92,7 @@ def _split_point(connection, run) -> int | None:
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
         return None  # a second process cannot open it
     last = connection.execute(select(func.max(decisions.c.seq)).where(decisions.c.run_id == run.id)).scalar()
-    return last // 2 if last and last >= PARALLEL_MIN else None
+    return last // 2 if last and last >= max(PARALLEL_MIN, 2) else None
 
 
 def _upper_half(engine, run_id: str, split: int, sizes: set[int], sender) -> None:
