@@ -5,11 +5,10 @@ tampered one is walked again in one process."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import text
 
 from copyright_guard.store import verify_split
 from copyright_guard.store.note import new_signer
-from copyright_guard.store.schema import decision_reasons, decisions, merkle_nodes
 from copyright_guard.store.verify import verify
 from store_helpers import record_run, tampering
 

@@ -318,6 +318,7 @@ class _Derived:
         self.tree = tree or TreeBuilder()
         self.roots: dict[int, bytes] = {}
         self.nodes = nodes  # NodeCheck, or anything with its completed(level, index, hash)
+        self.index_digest: tuple[int, int] | Break | None = None  # reason_index_digest, if read already
         self._sizes = sizes
         self._codes: dict[str, tuple[str, ...]] = {}
 
@@ -513,6 +514,18 @@ def check_url_keys(derived: _Derived) -> list[Break]:
 
 def check_reason_index(connection, run_id: str, derived: _Derived) -> list[Break]:
     """``decision_reasons`` (what ``search --reason`` reads) holds exactly the codes the rows hold."""
+    found = derived.index_digest or reason_index_digest(connection, run_id)
+    if isinstance(found, Break):
+        return [found]
+    if found == (derived.pairs, derived.pairs_digest):
+        return []
+    problem = _name_reason_index_difference(connection, run_id)
+    return [problem] if problem else []
+
+
+def reason_index_digest(connection, run_id: str) -> tuple[int, int] | Break:
+    """The count and digest of the run's ``decision_reasons`` pairs (as _Derived sums the rows'),
+    or why the index cannot be read. (The second verify process reads it while this one walks.)"""
     pairs = stream_tuples(connection, select(decision_reasons.c.decision_id, decision_reasons.c.code)
                           .join(decisions, decisions.c.id == decision_reasons.c.decision_id)
                           .where(decisions.c.run_id == run_id))
@@ -524,15 +537,13 @@ def check_reason_index(connection, run_id: str, derived: _Derived) -> list[Break
     except connection.dialect.dbapi.Error as exc:
         pairs.close()
         connection.rollback()  # PostgreSQL refuses every later statement of a failed transaction
-        return [Break("deleted", None, None, f"deleted: the decision_reasons index cannot be read ({one_line(exc)})")]
+        return Break("deleted", None, None, f"deleted: the decision_reasons index cannot be read ({one_line(exc)})")
     finally:
         pairs.close()
-    if (count, digest) == (derived.pairs, derived.pairs_digest):
-        return []
-    return [_name_reason_index_difference(connection, run_id)]
+    return count, digest
 
 
-def _name_reason_index_difference(connection, run_id: str) -> Break:
+def _name_reason_index_difference(connection, run_id: str) -> Break | None:
     """The slow path, only when the digests differ: which (decision, code) pair is wrong."""
     expected: set[tuple[str, str]] = set()
     seqs: dict[str, int] = {}
@@ -549,6 +560,8 @@ def _name_reason_index_difference(connection, run_id: str) -> Break:
         return Break("deleted", seqs.get(decision_id), decision_id,
                      f"deleted: {len(missing)} decision_reasons row(s), e.g. ({decision_id}, {code}) of row seq "
                      f"{seqs.get(decision_id)}: `audit search --reason {code}` would not find the decision")
+    if not extra:
+        return None  # the same pairs after all
     decision_id, code = extra[0]
     return Break("inserted", seqs.get(decision_id), decision_id,
                  f"inserted: {len(extra)} decision_reasons row(s) not derived from the decisions, e.g. "
