@@ -73,7 +73,7 @@ def site(request, tmp_path_factory):
         server.set("ignores", "/", Route.html(PAGE, headers=[("ETag", '"v1"'), ("X-Robots-Tag", "noai")]))
         server.clear_log()
         results = {server.name_of(r.item.url): r for r in recheck(engine, fetch=True, pages=True)}
-        yield {"server": server, "engine": engine, "results": results}
+        yield {"server": server, "engine": engine, "results": results, "db": db}
         engine.dispose()
 
 
@@ -136,3 +136,11 @@ def test_the_recorded_re_decision_says_the_page_was_not_modified(site):
         reasons = connection.execute(select(decisions.c.reasons).where(
             decisions.c.stage == "recheck", decisions.c.url == site["server"].url("same", "/"))).scalars().all()
     assert reasons and json.loads(reasons[-1])[-1]["code"] == "page.not-modified"
+
+
+def test_audit_explain_shows_the_validators_it_verifies(site):
+    done = subprocess.run([*CLI, "audit", "explain", site["server"].url("same", "/"), "--db", site["db"]],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert f'validators: ETag "v1", Last-Modified {LAST_MODIFIED}' in done.stdout
+    assert "page.not-modified" in done.stdout
