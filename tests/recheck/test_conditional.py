@@ -144,3 +144,21 @@ def test_audit_explain_shows_the_validators_it_verifies(site):
     assert done.returncode == 0, done.stderr
     assert f'validators: ETag "v1", Last-Modified {LAST_MODIFIED}' in done.stdout
     assert "page.not-modified" in done.stdout
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_an_export_with_validators_verifies_and_an_edited_etag_does_not(site, fmt, tmp_path):
+    out = tmp_path / f"export.{fmt}"
+    done = subprocess.run([*CLI, "audit", "export", "--db", site["db"], "--format", fmt, "--out", str(out)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    assert ('\\"v1\\"' if fmt == "jsonl" else '""v1""') in text  # JSON's escaped quotes, CSV's doubled ones
+    ok = subprocess.run([*CLI, "audit", "verify", "--file", str(out)], capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    edited = (text.replace('"etag": "\\"v1\\""', '"etag": "\\"v9\\""', 1) if fmt == "jsonl"
+              else text.replace(',"""v1""",', ',"""v9""",', 1))  # the etag column itself
+    assert edited != text
+    out.write_text(edited)
+    bad = subprocess.run([*CLI, "audit", "verify", "--file", str(out)], capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0, bad.stdout
