@@ -14,7 +14,10 @@ the same evidence model as the crawl. An item whose URL is now denied is *withdr
 of the purge list, keyed by the content sha256 a dataset holds.
 
 Site-wide files are fetched once per origin and policy; origins are worked on concurrently
-(``concurrency`` threads, one origin each at a time), URLs of one origin in order.
+(``concurrency`` threads, one task of at most CHUNK_URLS URLs of one origin each at a time), URLs
+of one origin in order. The selection is streamed from the database sorted by origin and URL, so
+nothing is held but the tasks in flight and the results whose re-decisions are not yet committed:
+a result is yielded only once its re-decision is in the audit log (log first, then act).
 """
 
 from __future__ import annotations
