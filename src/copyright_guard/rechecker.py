@@ -14,7 +14,10 @@ the same evidence model as the crawl. An item whose URL is now denied is *withdr
 of the purge list, keyed by the content sha256 a dataset holds.
 
 Site-wide files are fetched once per origin and policy; origins are worked on concurrently
-(``concurrency`` threads, one origin each at a time), URLs of one origin in order.
+(``concurrency`` threads, one task of at most CHUNK_URLS URLs of one origin each at a time), URLs
+of one origin in order. The selection is streamed from the database sorted by origin and URL, so
+nothing is held but the tasks in flight and the results whose re-decisions are not yet committed:
+a result is yielded only once its re-decision is in the audit log (log first, then act).
 """
 
 from __future__ import annotations
@@ -33,9 +36,9 @@ from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Engine
 
-from .core.evaluate import EMPTY_SITE, evaluate
+from .core.evaluate import EMPTY_SITE, evaluate, host_decides
 from .core.lists.exclusions import ExclusionIndex
-from .core.model import Decision, Effect
+from .core.model import Decision, Effect, new_decision
 from .core.policy import Policy
 from .core.urls import URLError, parse_target
 from .core.content import ContentFacts, etag_of, last_modified_of
@@ -307,7 +310,7 @@ class _Recorder:
     def submit(self, decision: Decision) -> str | None:
         if self.writer is None:
             return None
-        self.counts[decision.verdict.value] += 1
+        self.counts[decision.verdict._value_] += 1  # _value_: no descriptor call per URL
         return self.writer.submit(decision)
 
     def hold(self, results: list[RecheckResult]) -> None:
@@ -482,11 +485,32 @@ def _unchanged_page(engine, item: CollectedItem, pre: Decision, sent: dict[str, 
 
 def _lists_only(policy, exclusions: ExclusionIndex, now: datetime):
     """``--no-fetch``: the exclusion lists in force now and the policy, no request of any kind
-    (the site-wide files are not consulted: no location-based reason can appear)."""
+    (the site-wide files are not consulted: no location-based reason can appear).
+
+    Without site-wide files the decision usually depends on the origin alone (core.evaluate
+    ``host_decides``): then an origin's URLs share the decision made on the first one, each
+    under its own (parsed, normalised) URL - the same decision evaluate() would make, once per
+    origin instead of once per URL."""
+    by_purpose: dict[str, bool] = {}
 
     def decide(chunk: _Chunk) -> list[list[Decision]]:
-        return [[evaluate(url, policy, now=now, site=EMPTY_SITE, exclusions=exclusions, purpose=purpose)]
-                for purpose, url, _ in chunk.groups]
+        decided: list[list[Decision]] = []
+        known: Decision | None = None  # the last decision made in full, when it holds for its origin
+        for purpose, url, _ in chunk.groups:
+            shared = by_purpose.get(purpose)
+            if shared is None:
+                shared = by_purpose[purpose] = host_decides(EMPTY_SITE, policy, purpose)
+            if shared and known is not None and known.purpose == purpose:
+                target = _target(url)
+                if target is not None and target.origin == known.origin:
+                    decided.append([new_decision(target.url, known.origin, known.registered_domain, known.stage,
+                                                 purpose, known.verdict, known.reasons, known.policy_hash, now,
+                                                 known.consulted, known.examined, known.content)])
+                    continue
+            decision = evaluate(url, policy, now=now, site=EMPTY_SITE, exclusions=exclusions, purpose=purpose)
+            known = decision if shared and decision.origin else None
+            decided.append([decision])
+        return decided
 
     return decide
 

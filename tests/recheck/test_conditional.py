@@ -73,7 +73,7 @@ def site(request, tmp_path_factory):
         server.set("ignores", "/", Route.html(PAGE, headers=[("ETag", '"v1"'), ("X-Robots-Tag", "noai")]))
         server.clear_log()
         results = {server.name_of(r.item.url): r for r in recheck(engine, fetch=True, pages=True)}
-        yield {"server": server, "engine": engine, "results": results}
+        yield {"server": server, "engine": engine, "results": results, "db": db}
         engine.dispose()
 
 
@@ -136,3 +136,29 @@ def test_the_recorded_re_decision_says_the_page_was_not_modified(site):
         reasons = connection.execute(select(decisions.c.reasons).where(
             decisions.c.stage == "recheck", decisions.c.url == site["server"].url("same", "/"))).scalars().all()
     assert reasons and json.loads(reasons[-1])[-1]["code"] == "page.not-modified"
+
+
+def test_audit_explain_shows_the_validators_it_verifies(site):
+    done = subprocess.run([*CLI, "audit", "explain", site["server"].url("same", "/"), "--db", site["db"]],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert f'validators: ETag "v1", Last-Modified {LAST_MODIFIED}' in done.stdout
+    assert "page.not-modified" in done.stdout
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_an_export_with_validators_verifies_and_an_edited_etag_does_not(site, fmt, tmp_path):
+    out = tmp_path / f"export.{fmt}"
+    done = subprocess.run([*CLI, "audit", "export", "--db", site["db"], "--format", fmt, "--out", str(out)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    assert ('\\"v1\\"' if fmt == "jsonl" else '""v1""') in text  # JSON's escaped quotes, CSV's doubled ones
+    ok = subprocess.run([*CLI, "audit", "verify", "--file", str(out)], capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    edited = (text.replace('"etag": "\\"v1\\""', '"etag": "\\"v9\\""', 1) if fmt == "jsonl"
+              else text.replace(',"""v1""",', ',"""v9""",', 1))  # the etag column itself
+    assert edited != text
+    out.write_text(edited)
+    bad = subprocess.run([*CLI, "audit", "verify", "--file", str(out)], capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0, bad.stdout

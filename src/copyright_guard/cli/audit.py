@@ -217,6 +217,10 @@ def _proof_lines(decision: dict) -> list[str]:
     if content:
         lines.append(f"content: {content['modality']} {content['media_type'] or '(no media type)'}, "
                      f"{content['bytes']} bytes, HTTP {decision.get('http_status')}, sha256 {content['sha256']}")
+    validators = [f"{name} {decision[key]}" for name, key in (("ETag", "etag"), ("Last-Modified", "last_modified"))
+                  if decision.get(key)]
+    if validators:  # row format 3: what `recheck --pages` sends back
+        lines.append(f"validators: {', '.join(validators)}")
     return lines
 
 

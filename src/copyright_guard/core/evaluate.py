@@ -113,6 +113,15 @@ def evaluate(
                      plan.files, examined, content)
 
 
+def host_decides(site: SiteView, policy: Policy, purpose: str) -> bool:
+    """Whether every pre-fetch decision on ``site`` for ``purpose`` depends on the URL's origin
+    alone, not its path: robots.txt gives a fixed answer (not consulted, unavailable, unreachable),
+    no location-based source can speak and no licence is scoped by path. Then URLs of one origin
+    get the same verdict and reasons (``recheck --no-fetch`` decides an origin's URLs at once)."""
+    plan = _plan(site, policy, purpose)
+    return plan.robots.fixed is not None and not plan.location and not policy.licences
+
+
 def examined_sources(response: ResponseView, policy: Policy) -> tuple[str, ...]:
     """The asset sources a post-fetch decision read, whether or not they said anything.
 

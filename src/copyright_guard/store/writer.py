@@ -156,6 +156,7 @@ class DecisionWriter:
         self._seen_evidence: set[str] = set()
         self._true_hash: dict[str, str] = {}  # claimed sha256 -> hash of the bytes actually given
         self._reasons_cache: dict[tuple, tuple[str, tuple[str, ...]]] = {}
+        self._last_reasons: tuple = ((), _NO_REASONS)  # the last reasons tuple cached, by identity
         # Per-row serialising, cached (submit's hot path): the chain entry's repeated pieces, the
         # last decision time's text, the examined-sources lists.
         self._entries = EntryMaker()
@@ -195,7 +196,13 @@ class DecisionWriter:
                 raise StoreError("the audit writer is closed")
             decision_id = new_id()
             seq = self._seq + 1
-            reasons, codes = self._reasons(decision.reasons) if decision.reasons else _NO_REASONS
+            given = decision.reasons
+            if not given:
+                reasons, codes = _NO_REASONS
+            elif given is self._last_reasons[0]:  # one tuple shared by an origin's decisions (a recheck)
+                reasons, codes = self._last_reasons[1]
+            else:
+                reasons, codes = self._reasons(given)
             consulted = decision.consulted
             cached = self._views.get(id(consulted))
             view = cached[1] if cached is not None and cached[0] is consulted else self._site_view(consulted)
@@ -409,6 +416,7 @@ class DecisionWriter:
         except TypeError:  # an unhashable detail somewhere: just serialise
             cached = None
         if cached is not None:
+            self._last_reasons = (reasons, cached)
             return cached
         items = []
         for reason in reasons:
@@ -426,6 +434,7 @@ class DecisionWriter:
                 self._reasons_cache[reasons] = result
             except TypeError:
                 pass
+            self._last_reasons = (reasons, result)
         return result
 
     def _site_view(self, consulted: tuple[SiteFile, ...]) -> str | None:
@@ -561,6 +570,7 @@ class DecisionWriter:
                         self._seen_evidence.difference_update(e["sha256"] for e in found)
                         self._seen_rows.difference_update(r["id"] for r in (*snapshots, *views))
                         self._reasons_cache.clear()
+                        self._last_reasons = ((), _NO_REASONS)
                         self._views.clear()
                         self._snapshots.clear()
                     self.stats["dropped"] += len(rows)
