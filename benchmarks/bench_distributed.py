@@ -40,7 +40,6 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 CLI = str(Path(sys.executable).with_name("copyright-guard"))
 PG = "postgresql://postgres@127.0.0.1:5432/test"
 REDIS = "redis://127.0.0.1:6379/0"
@@ -62,9 +61,14 @@ def site(origins: int, pages: int) -> dict:
 
 
 def policy_file(directory: Path) -> Path:
-    text = (ROOT / "policies" / "default.toml").read_text()
-    text = text.replace("https://example.invalid/copyright-guard; compliance@example.invalid",
-                        "https://bench.test/bot; bot@bench.test").replace("copyright@example.invalid", "copyright@bench.test")
+    """The default policy under a concrete benchmark identity (the placeholder one is refused)."""
+    from importlib import resources
+
+    from copyright_guard.core.identity import starter_policy_text
+
+    text = starter_policy_text(resources.files("copyright_guard.data").joinpath("default.toml").read_text("utf-8"),
+                               token="CopyrightGuardBot", info_url="https://bench.test/bot",
+                               contact_email="bot@bench.test", operator_name="benchmark", name="bench")
     path = directory / "policy.toml"
     path.write_text(text)
     return path
