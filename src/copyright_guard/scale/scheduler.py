@@ -152,7 +152,7 @@ class FailClosedScheduler(Scheduler):
         for request, added in zip(requests, queued):
             if added:
                 if self.stats:
-                    self.stats.inc_value("scheduler/enqueued/redis", spider=self.spider)
+                    self.stats.inc_value("scheduler/enqueued/redis")
             else:
                 self.df.log(request, self.spider)
 
@@ -166,7 +166,7 @@ class FailClosedScheduler(Scheduler):
                 return None
         encoded, _ = self._taken.popleft()
         if self.stats:
-            self.stats.inc_value("scheduler/dequeued/redis", spider=self.spider)
+            self.stats.inc_value("scheduler/dequeued/redis")
         return self.queue._decode_request(encoded)
 
     def _give_back(self) -> None:
