@@ -27,7 +27,9 @@ def _scheduler(crawl_name):
 def test_links_are_queued_once_and_taken_requests_go_back_on_close(redis_client, crawl_name):
     queue = f"copyright-guard:{crawl_name}:queue"
     one = _scheduler(crawl_name)
-    urls = [f"https://a.example/p/{i}" for i in range(TAKE + 4)]
+    # first in, first out within a priority (not in the order of the URLs' bytes, which would put
+    # one origin's pages together and every worker on the same origin at once)
+    urls = [f"https://{host}.example/p/{i}" for i in range(TAKE + 4) for host in ("b", "a")][:TAKE + 4]
     for url in urls + urls[:3]:  # three seen again
         assert one.enqueue_request(Request(url))
     assert one.has_pending_requests() and redis_client.zcard(queue) == 0  # not sent yet: one step later
@@ -41,4 +43,7 @@ def test_links_are_queued_once_and_taken_requests_go_back_on_close(redis_client,
     one.close("shutdown")  # the TAKE - 1 taken but not started go back, with their priority order
     assert redis_client.zcard(queue) == TAKE - 1
     assert [other.next_request().url for _ in range(TAKE - 1)] == urls[1:TAKE]
+    for url in ("https://z.example/late", "https://a.example/urgent"):
+        other.enqueue_request(Request(url, priority=1 if "urgent" in url else 0))
+    assert [other.next_request().url for _ in range(2)] == ["https://a.example/urgent", "https://z.example/late"]
     other.close("finished")

@@ -34,16 +34,23 @@ logger = logging.getLogger(__name__)
 
 TAKE = 8  # requests taken from the shared queue at once (see the module docstring)
 
-# For each request (ARGV in threes: fingerprint, score, encoded request), add the fingerprint to the
-# seen set (none: a dont_filter request) and, if it was not there yet, the request to the queue,
-# scored as scrapy-redis's PriorityQueue does (-priority). Returns 1 (queued) or 0 (seen) each.
+# For each request (ARGV in threes: fingerprint, -priority, encoded request), add the fingerprint
+# to the seen set (none: a dont_filter request) and, if it was not there yet, the request to the
+# queue. Returns 1 (queued) or 0 (seen) each. The score orders by priority as scrapy-redis's
+# PriorityQueue does (-priority), then first in, first out (a crawl-wide sequence, KEYS[3]):
+# scrapy-redis scores by priority alone, and a sorted set orders equal scores by the members' bytes,
+# which start with the URL - every worker would take the same origin's pages at once and wait for
+# its politeness claims while the other origins' pages wait in the queue. (-priority times 2^32
+# plus a sequence below 2^32 stays exact in a double for priorities up to 2^20.)
 _PUSH = """
 local queued = {}
+local seq = redis.call('INCRBY', KEYS[3], #ARGV / 3) - #ARGV / 3
 for i = 1, #ARGV, 3 do
+  seq = seq + 1
   if ARGV[i] ~= '' and redis.call('SADD', KEYS[1], ARGV[i]) == 0 then
     queued[#queued + 1] = 0
   else
-    redis.call('ZADD', KEYS[2], ARGV[i + 1], ARGV[i + 2])
+    redis.call('ZADD', KEYS[2], tonumber(ARGV[i + 1]) * 4294967296 + seq, ARGV[i + 2])
     queued[#queued + 1] = 1
   end
 end
@@ -144,7 +151,7 @@ class FailClosedScheduler(Scheduler):
             args += ["" if request.dont_filter else self.df.request_fingerprint(request), -request.priority,
                      self.queue._encode_request(request)]
         try:
-            queued = self._scripts[0](keys=[self.df.key, self.queue.key], args=args)
+            queued = self._scripts[0](keys=[self.df.key, self.queue.key, f"{self.queue.key}:seq"], args=args)
         except Exception:
             for request in requests:
                 logger.warning("copyright-guard: not queued (Redis lost, the crawl is stopping): %s", request.url)
