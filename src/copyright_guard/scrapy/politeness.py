@@ -22,10 +22,12 @@ Per request to an origin:
    moves to the response's arrival. With a delay, the origin gets one request at a time
    crawl-wide, so the next request waits the delay after the previous one ended (as the site sees
    it: at least the delay between two requests, whatever the jitter between a turn and the
-   wire); that release is sent at once. Without a delay, the release waits for this worker's
-   next claim and goes in the same Redis round trip (at most :data:`LINGER` seconds; then alone),
-   so a request costs one round trip, not two; a request of this worker waiting for a claim on
-   the same origin is woken at once (no polling for a slot this worker gave back itself).
+   wire); that release is sent at once. Without a delay, a finished request's claim goes on to
+   this worker's next request for the origin, waiting or new, with no round trip (while the
+   claim is younger than :data:`HAND_ON_SECONDS`, as Scrapy's own download slot serves a busy
+   domain's queue); else it is released with this worker's next claim, in the same Redis round
+   trip (at most :data:`LINGER` seconds later; then alone). A request costs at most one round
+   trip, often none.
 
 A Redis error fails closed: the request is refused (``copyright_guard/refused/redis``) and the
 crawl stops cleanly.
@@ -71,7 +73,8 @@ class CrawlWidePolitenessMiddleware:
         self._min_delay = min_delay
         self._limit = limit
         self._claim_seconds = claim_seconds
-        self._ended: list[tuple[str, str]] = []  # finished no-delay claims not yet released in Redis
+        # Finished no-delay claims not yet released in Redis: (origin, token, when claimed).
+        self._ended: list[tuple[str, str, float]] = []
         self._flush_call: Any = None
         self._waiting: dict[str, deque[Deferred]] = {}  # origin -> this worker's requests waiting for a claim
 
@@ -132,9 +135,15 @@ class CrawlWidePolitenessMiddleware:
         poll = 0.05
         queue_behind = not delay and bool(self._waiting.get(origin))
         while True:
-            if not queue_behind:  # one round trip: claim and turn together (and the releases)
+            if not queue_behind:
+                if not delay:
+                    reused = self._reuse(origin)
+                    if reused is not None:
+                        return reused[0], 0.0, reused[1]
+                # one round trip: claim and turn together (and the releases)
                 ended, self._ended = self._ended, []
-                token, wait = self._shared.claim_turn(origin, limit, self._claim_seconds, delay, ended)
+                token, wait = self._shared.claim_turn(origin, limit, self._claim_seconds, delay,
+                                                      [(claim[0], claim[1]) for claim in ended])
                 if token is not None:
                     return token, wait, time.monotonic()
             queue_behind = False
@@ -142,8 +151,18 @@ class CrawlWidePolitenessMiddleware:
             if handed is not None:
                 if not self.delay_for(origin):
                     return handed[0], 0.0, handed[1]
-                self._ended.append((origin, handed[0]))  # a delay was learnt meanwhile: claim anew
+                self._ended.append((origin, *handed))  # a delay was learnt meanwhile: claim anew
             poll = min(poll * 2, 0.25)
+
+    def _reuse(self, origin: str) -> tuple[str, float] | None:
+        """A claim on ``origin`` a finished request of this worker left for release, if it may be
+        handed on (see :meth:`_release`): ``(token, when claimed)``, no round trip."""
+        now = time.monotonic()
+        for at, (ended_origin, token, claimed_at) in enumerate(self._ended):
+            if ended_origin == origin and now - claimed_at < HAND_ON_SECONDS:
+                del self._ended[at]
+                return token, claimed_at
+        return None
 
     async def _handed_claim(self, origin: str, seconds: float) -> tuple[str, float] | None:
         """Wait for a claim on ``origin`` handed on by a finished request of this worker (its token
@@ -170,7 +189,7 @@ class CrawlWidePolitenessMiddleware:
             return
         origin, token, delayed, claimed_at = claim
         if delayed:  # at once: the origin's next request, by any worker, waits for it
-            self._finish([(origin, token)])
+            self._finish([(origin, token, claimed_at)])
             return
         queue = self._waiting.get(origin, ())
         while queue:
@@ -184,8 +203,9 @@ class CrawlWidePolitenessMiddleware:
                 return
             waiter.callback(None)  # it claims anew, releasing this claim in the same round trip
             break
-        # Released with this worker's next claim, or alone after LINGER.
-        self._ended.append((origin, token))
+        # Released with this worker's next claim, or alone after LINGER; until then, a new request
+        # of this worker for the origin may take it over (see _reuse).
+        self._ended.append((origin, token, claimed_at))
         if self._flush_call is None:
             from twisted.internet import reactor
 
@@ -196,9 +216,9 @@ class CrawlWidePolitenessMiddleware:
         ended, self._ended = self._ended, []
         self._finish(ended)
 
-    def _finish(self, ended: list[tuple[str, str]]) -> None:
+    def _finish(self, ended: list[tuple[str, str, float]]) -> None:
         try:
-            self._shared.finish(ended)
+            self._shared.finish([(origin, token) for origin, token, _ in ended])
         except RedisLost as exc:  # the claims lapse by themselves; the crawl stops on the next request
             logger.warning("copyright-guard: could not release a politeness claim: %s", exc)
 
