@@ -14,8 +14,11 @@ start-up CPU of the configuration (a crawl of one page: K+1 processes importing 
 database and Redis) and the efficiency without it (the per-page cost, what grows with a crawl);
 and the site-file requests per origin the server saw (1 each = one fetch per (kind, origin)
 crawl-wide).
-Finally the Redis store's own cost per decision: the round trips the politeness middleware makes
-for every request (claim+turn, release), timed alone on loopback, in microseconds.
+and the Redis commands per page (INFO commandstats before and after: every command the server ran,
+those inside the Lua scripts included; the Redis server is assumed quiet otherwise).
+Finally the Redis store's own cost per decision: the round trip the politeness middleware makes
+for a request (claim+turn, with the previous request's release), timed alone on loopback, in
+microseconds.
 
 On a 2-core machine the aggregate speed-up is bounded by the cores; per-CPU-second efficiency is
 the figure that carries over to many machines (each worker's CPU cost per page does not depend on
@@ -40,7 +43,6 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 CLI = str(Path(sys.executable).with_name("copyright-guard"))
 PG = "postgresql://postgres@127.0.0.1:5432/test"
 REDIS = "redis://127.0.0.1:6379/0"
@@ -62,9 +64,14 @@ def site(origins: int, pages: int) -> dict:
 
 
 def policy_file(directory: Path) -> Path:
-    text = (ROOT / "policies" / "default.toml").read_text()
-    text = text.replace("https://example.invalid/copyright-guard; compliance@example.invalid",
-                        "https://bench.test/bot; bot@bench.test").replace("copyright@example.invalid", "copyright@bench.test")
+    """The default policy under a concrete benchmark identity (the placeholder one is refused)."""
+    from importlib import resources
+
+    from copyright_guard.core.identity import starter_policy_text
+
+    text = starter_policy_text(resources.files("copyright_guard.data").joinpath("default.toml").read_text("utf-8"),
+                               token="CopyrightGuardBot", info_url="https://bench.test/bot",
+                               contact_email="bot@bench.test", operator_name="benchmark", name="bench")
     path = directory / "policy.toml"
     path.write_text(text)
     return path
@@ -99,11 +106,13 @@ def run(label: str, workers: int | None, server, policy: Path, tmp: Path, seeds:
     if workers is not None:
         args += ["--redis", REDIS, "--name", name, "--workers", str(workers)]
     server.clear_log()
+    commands_before = redis_commands()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     done = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=tmp)
     wall = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    commands = redis_commands() - commands_before
     try:
         if done.returncode != 0:
             raise SystemExit(f"{label}: crawl failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
@@ -124,22 +133,34 @@ def run(label: str, workers: int | None, server, policy: Path, tmp: Path, seeds:
     per_origin = sorted({fetches[(origin, path)] for origin in server.origins for path in SITE_FILES})
     pages = summary["pages"]
     return {"label": label, "pages": pages, "wall": wall, "cpu": cpu, "pages_per_s": pages / wall,
-            "pages_per_cpu_s": pages / cpu, "site_file_fetches_per_origin": per_origin}
+            "pages_per_cpu_s": pages / cpu, "site_file_fetches_per_origin": per_origin,
+            "redis_per_page": commands / pages}
+
+
+def redis_commands() -> int:
+    """Commands the Redis server has run so far (all clients; scripts' own commands included)."""
+    import redis
+
+    stats = redis.Redis.from_url(REDIS).info("commandstats")
+    return sum(entry["calls"] for name, entry in stats.items() if name not in ("cmdstat_info",))
 
 
 def redis_overhead(rounds: int = 2000) -> float:
-    """Microseconds of Redis round trips per decision (politeness: claim, turn, release)."""
+    """Microseconds of Redis round trips per decision (politeness: claim+turn with the previous
+    request's release)."""
     from copyright_guard.core.policy import load_policy
     from copyright_guard.scale.store import SharedState, connect_redis
 
     shared = SharedState(connect_redis(REDIS), f"bench-{uuid.uuid4().hex[:8]}", load_policy())
+    origin = "http://127.0.0.2:8000"
     try:
         samples = []
+        ended: list[tuple[str, str]] = []
         for _ in range(5):
             started = time.perf_counter()
             for _ in range(rounds // 5):
-                token, _ = shared.claim_turn("http://127.0.0.2:8000", 8, 60, 0)
-                shared.unclaim("http://127.0.0.2:8000", token)
+                token, _ = shared.claim_turn(origin, 8, 60, 0, ended)
+                ended = [(origin, token)]
             samples.append((time.perf_counter() - started) / (rounds // 5) * 1e6)
         return statistics.median(samples)
     finally:
@@ -168,13 +189,13 @@ def main() -> None:
     base = results[0]["pages_per_cpu_s"]
     base_steady = results[0]["pages"] / max(results[0]["cpu"] - fixed[0], 1e-9)
     print(f"{'configuration':<28}{'pages':>7}{'wall s':>9}{'pages/s':>9}{'CPU s':>8}{'pages/CPU s':>13}"
-          f"{'efficiency':>12}{'start-up CPU s':>16}{'efficiency w/o':>16}  site-file fetches/origin")
+          f"{'efficiency':>12}{'start-up CPU s':>16}{'efficiency w/o':>16}{'Redis cmd/page':>16}  site-file fetches/origin")
     for r, start_up in zip(results, fixed):
         steady = r["pages"] / max(r["cpu"] - start_up, 1e-9)
         print(f"{r['label']:<28}{r['pages']:>7}{r['wall']:>9.1f}{r['pages_per_s']:>9.1f}{r['cpu']:>8.1f}"
               f"{r['pages_per_cpu_s']:>13.1f}{r['pages_per_cpu_s'] / base:>12.2f}{start_up:>16.1f}"
-              f"{steady / base_steady:>16.2f}  {r['site_file_fetches_per_origin']}")
-    print(f"Redis round trips per decision (claim+turn, release): {redis_overhead():.0f} µs")
+              f"{steady / base_steady:>16.2f}{r['redis_per_page']:>16.1f}  {r['site_file_fetches_per_origin']}")
+    print(f"Redis round trip per decision (claim+turn with the previous release): {redis_overhead():.0f} µs")
 
 
 if __name__ == "__main__":

@@ -112,15 +112,29 @@ def test_send_times_and_concurrency_are_crawl_wide(redis_client, crawl_name):
     assert one.turn(ORIGIN, 0) == 0  # no delay: sent at once (and recorded)
     token, wait = two.claim_turn("https://third.example", 1, 0.3, 0.5)  # one round trip for both
     assert token and wait == 0 and two.claim_turn("https://third.example", 1, 0.3, 0.5) == (None, 0.0)
-    two.unclaim("https://third.example", token)
+    two.finish([("https://third.example", token)])
     token, wait = two.claim_turn("https://third.example", 1, 0.3, 0.5)
-    assert token and 0.4 <= wait <= 0.5
-    claims = [one.claim(ORIGIN, 2, 0.3), two.claim(ORIGIN, 2, 0.3)]
-    assert all(claims) and one.claim(ORIGIN, 2, 0.3) is None
-    two.unclaim(ORIGIN, claims[1])
-    assert two.claim(ORIGIN, 2, 0.3) is not None
+    assert token and 0.4 <= wait <= 0.5  # the delay counts from the end of the previous request
+    claims = [one.claim_turn(ORIGIN, 2, 0.3, 0)[0], two.claim_turn(ORIGIN, 2, 0.3, 0)[0]]
+    assert all(claims) and one.claim_turn(ORIGIN, 2, 0.3, 0) == (None, 0.0)
+    # a finished request's release goes with the next claim, in the same round trip
+    third, wait = two.claim_turn(ORIGIN, 2, 0.3, 0, ended=[(ORIGIN, claims[1])])
+    assert third is not None and wait == 0
+    assert redis_client.zcard(f"copyright-guard:{crawl_name}:active:{ORIGIN}") == 2
     time.sleep(0.35)  # claims of a dead worker lapse
-    assert one.claim(ORIGIN, 2, 0.3) and one.claim(ORIGIN, 2, 0.3)
+    assert one.claim_turn(ORIGIN, 2, 0.3, 0)[0] and one.claim_turn(ORIGIN, 2, 0.3, 0)[0]
+
+
+def test_releases_of_several_origins_go_in_one_round_trip_and_move_their_last_send(redis_client, crawl_name):
+    shared = SharedState(connect_redis(REDIS_URL), crawl_name, load_policy())
+    origins = ["https://a.example", "https://b.example"]
+    ended = [(origin, shared.claim_turn(origin, 1, 5, 0)[0]) for origin in origins]
+    time.sleep(0.3)
+    shared.finish(ended)
+    for origin in origins:
+        assert redis_client.zcard(f"copyright-guard:{crawl_name}:active:{origin}") == 0
+        # a delay learnt now counts from the end of the request without one
+        assert 0.3 <= shared.turn(origin, 0.5) <= 0.5
 
 
 def test_an_unreachable_redis_is_one_line_naming_the_url():

@@ -13,9 +13,12 @@ Redis server never see each other's state.
   before each request of the fetch (a redirect chain is several), so the lease never outlives one
   request timeout by more than :data:`LEASE_MARGIN`: a worker killed while holding it loses it then,
   and another one fetches.
-* ``sent:<origin>`` - when the origin's last request was sent (Redis server clock, so every
-  machine agrees): the next one waits until ``delay`` has passed; ``active:<origin>`` - a sorted set of requests in flight to
-  the origin, scored by when their claim expires (a dead worker's claims lapse).
+* ``sent:<origin>`` - when the origin's last request was sent or ended (Redis server clock, so
+  every machine agrees): the next one waits until ``delay`` has passed; ``active:<origin>`` - a
+  sorted set of requests in flight to the origin, scored by when their claim expires (a dead
+  worker's claims lapse).
+* ``workers`` - each worker's heartbeat: worker id -> ``busy|idle`` and the Redis server time
+  (scale/workers.py).
 
 All calls are short loopback round trips; any Redis error is raised as :class:`RedisLost` (fail
 closed: no decision without a site-file state, no request without a politeness slot).
@@ -26,6 +29,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from ..core.model import SiteFile
@@ -91,40 +95,42 @@ redis.call('SET', KEYS[1], now, 'PX', 86400000)
 return 0
 """
 
-# Claim and turn in one round trip (the hot path: every request of a multi-worker crawl). Returns
-# -1 when the origin's `limit` in-flight requests are taken, else what _TURN returns; a claim that
-# must still wait for its turn is kept (the caller asks _TURN alone again).
+# The claims of finished requests released, then (if KEYS has a claim pair after them) a claim and
+# the turn, in one round trip: a worker sends the releases of its no-delay requests along with its
+# next claim (scrapy/politeness.py), so a request costs one round trip, not two. ARGV[1] is the
+# number n of releases: KEYS[2i-1], KEYS[2i] are the i-th released claim's `active:` and `sent:`
+# keys and ARGV[i+1] its token. Each release moves the origin's last send to now (never back): the
+# next request's delay counts from the end of the previous one, and a delay learnt later counts from
+# the end of the last request without one. The claim: -1 when the origin's `limit` in-flight
+# requests are taken, else what _TURN returns; a claim that must still wait for its turn is kept
+# (the caller asks _TURN alone again).
 _CLAIM_TURN = """
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return -1 end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
-local last = tonumber(redis.call('GET', KEYS[2]) or '-1e15')
-local due = last + tonumber(ARGV[4])
+local n = tonumber(ARGV[1])
+for i = 1, n do
+  redis.call('ZREM', KEYS[2 * i - 1], ARGV[i + 1])
+  local ended = tonumber(redis.call('GET', KEYS[2 * i]) or '-1e15')
+  if now > ended then redis.call('SET', KEYS[2 * i], now, 'PX', 86400000) end
+end
+if #KEYS == 2 * n then return 0 end
+local active, sent, a = KEYS[2 * n + 1], KEYS[2 * n + 2], n + 1
+redis.call('ZREMRANGEBYSCORE', active, '-inf', now)
+if redis.call('ZCARD', active) >= tonumber(ARGV[a + 1]) then return -1 end
+redis.call('ZADD', active, now + tonumber(ARGV[a + 2]), ARGV[a + 3])
+redis.call('PEXPIRE', active, tonumber(ARGV[a + 2]))
+local last = tonumber(redis.call('GET', sent) or '-1e15')
+local due = last + tonumber(ARGV[a + 4])
 if now < due then return due - now end
-redis.call('SET', KEYS[2], now, 'PX', 86400000)
+redis.call('SET', sent, now, 'PX', 86400000)
 return 0
 """
 
-# A delayed request ended: move the origin's last send to now (never back).
-_DONE = """
+# A worker's heartbeat, stamped with the Redis server's time (every machine agrees on it).
+_BEAT = """
 local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
-local last = tonumber(redis.call('GET', KEYS[1]) or '-1e15')
-if now > last then redis.call('SET', KEYS[1], now, 'PX', 86400000) end
-return 1
-"""
-
-# Claim one of `limit` concurrent requests to an origin; expired claims (dead workers) are dropped.
-_CLAIM = """
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ' ' .. (t[1] * 1000 + math.floor(t[2] / 1000)))
+redis.call('EXPIRE', KEYS[1], 86400)
 return 1
 """
 
@@ -163,12 +169,11 @@ class SharedState:
         self.wait_seconds = self.lease_seconds * (cache.max_redirects + 3)
         self.keep_seconds = timedelta(days=cache.unreachable_grace_days + 1).total_seconds()
         self._turn = client.register_script(_TURN)
-        self._done = client.register_script(_DONE)
         self._claim_turn = client.register_script(_CLAIM_TURN)
-        self._claim = client.register_script(_CLAIM)
         self._release = client.register_script(_RELEASE)
         self._renew = client.register_script(_RENEW)
         self._put = client.register_script(_PUT)
+        self._beat = client.register_script(_BEAT)
 
     def _call(self, func, *args, **kwargs):
         import redis
@@ -224,27 +229,51 @@ class SharedState:
         waited = self._call(self._turn, keys=[f"{self.prefix}sent:{origin}"], args=[int(delay * 1000)])
         return int(waited) / 1000.0
 
-    def done(self, origin: str) -> None:
-        """A delayed request to ``origin`` ended: the next one's delay counts from now."""
-        self._call(self._done, keys=[f"{self.prefix}sent:{origin}"])
+    def _claim_keys(self, origin: str) -> list[str]:
+        return [f"{self.prefix}active:{origin}", f"{self.prefix}sent:{origin}"]
 
-    def claim(self, origin: str, limit: int, seconds: float) -> str | None:
-        """One of ``limit`` crawl-wide concurrent requests to ``origin``, for at most ``seconds``."""
+    def claim_turn(self, origin: str, limit: int, seconds: float, delay: float,
+                   ended: Sequence[tuple[str, str]] = ()) -> tuple[str | None, float]:
+        """One of ``limit`` crawl-wide in-flight requests to ``origin`` (for at most ``seconds``)
+        and its turn, in one round trip, after releasing the claims ``ended`` (``(origin, token)``
+        of finished requests, see :meth:`finish`): ``(None, 0)`` if no claim was free, else
+        ``(token, seconds still to wait for the turn)`` (0: send now, the send is recorded)."""
         token = secrets.token_hex(8)
-        ok = self._call(self._claim, keys=[f"{self.prefix}active:{origin}"],
-                        args=[limit, int(seconds * 1000), token])
-        return token if ok else None
-
-    def claim_turn(self, origin: str, limit: int, seconds: float, delay: float) -> tuple[str | None, float]:
-        """:meth:`claim` and :meth:`turn` in one round trip: ``(None, 0)`` if no claim was free,
-        else ``(token, seconds still to wait for the turn)`` (0: send now, the send is recorded)."""
-        token = secrets.token_hex(8)
-        result = int(self._call(self._claim_turn, keys=[f"{self.prefix}active:{origin}", f"{self.prefix}sent:{origin}"],
-                                args=[limit, int(seconds * 1000), token, int(delay * 1000)]))
+        keys = [key for claim_origin, _ in ended for key in self._claim_keys(claim_origin)] + self._claim_keys(origin)
+        args = [len(ended), *(claim_token for _, claim_token in ended), limit, int(seconds * 1000), token,
+                int(delay * 1000)]
+        result = int(self._call(self._claim_turn, keys=keys, args=args))
         return (None, 0.0) if result < 0 else (token, result / 1000.0)
 
-    def unclaim(self, origin: str, token: str) -> None:
-        self._call(self.client.zrem, f"{self.prefix}active:{origin}", token)
+    def finish(self, ended: Sequence[tuple[str, str]]) -> None:
+        """Release the claims of finished requests (``(origin, token)`` each, from
+        :meth:`claim_turn`); each origin's last send moves to now, so its delay counts from there."""
+        if ended:
+            self._call(self._claim_turn, keys=[key for origin, _ in ended for key in self._claim_keys(origin)],
+                       args=[len(ended), *(token for _, token in ended)])
+
+    # -- workers ---------------------------------------------------------------------------------
+
+    def beat(self, worker: str, state: str) -> None:
+        """Record ``worker``'s state (``busy`` or ``idle``) with the Redis server's time."""
+        self._call(self._beat, keys=[f"{self.prefix}workers"], args=[worker, state])
+
+    def beats(self) -> tuple[int, dict[str, tuple[str, int]]]:
+        """The Redis server's time and every worker's last beat (worker id -> (state, time)), in
+        milliseconds, in one round trip."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.time()
+        pipe.hgetall(f"{self.prefix}workers")
+        (seconds, micro), found = self._call(pipe.execute)
+        beats = {}
+        for worker, value in found.items():
+            state, _, at = value.decode().partition(" ")
+            beats[worker.decode()] = (state, int(at or 0))
+        return int(seconds) * 1000 + int(micro) // 1000, beats
+
+    def forget(self, worker: str) -> None:
+        """``worker`` has stopped: it no longer counts as busy or idle."""
+        self._call(self.client.hdel, f"{self.prefix}workers", worker)
 
     def clear(self) -> None:
         """Remove every key of this crawl (tests; `docs/distributed.md` on starting afresh)."""

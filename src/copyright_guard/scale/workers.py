@@ -31,7 +31,6 @@ class CrawlWorkers:
     def __init__(self, crawler: Any, shared: Any) -> None:
         self._crawler = crawler
         self._shared = shared
-        self._key = f"{shared.prefix}workers"
         self.worker_id = worker_id()
         self._loop = None
 
@@ -48,10 +47,6 @@ class CrawlWorkers:
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
         return extension
 
-    def _now_ms(self) -> int:
-        seconds, micro = self._shared._call(self._shared.client.time)
-        return int(seconds) * 1000 + int(micro) // 1000
-
     def _beat(self, state: str | None = None) -> None:
         engine = self._crawler.engine
         if state is None:
@@ -64,8 +59,7 @@ class CrawlWorkers:
                 if nextcall is not None:
                     nextcall.schedule()
         try:
-            self._shared._call(self._shared.client.hset, self._key, self.worker_id, f"{state} {self._now_ms()}")
-            self._shared._call(self._shared.client.expire, self._key, 86400)
+            self._shared.beat(self.worker_id, state)
         except RedisLost as exc:
             logger.warning("copyright-guard: worker heartbeat failed: %s", exc)
 
@@ -78,14 +72,9 @@ class CrawlWorkers:
 
     def others_busy(self) -> list[str]:
         """Workers other than this one that reported work within STALE_SECONDS."""
-        now = self._now_ms()
-        busy = []
-        for worker, value in self._shared._call(self._shared.client.hgetall, self._key).items():
-            worker = worker.decode()
-            state, _, at = value.decode().partition(" ")
-            if worker != self.worker_id and state == "busy" and now - int(at or 0) < STALE_SECONDS * 1000:
-                busy.append(worker)
-        return busy
+        now, beats = self._shared.beats()
+        return [worker for worker, (state, at) in beats.items()
+                if worker != self.worker_id and state == "busy" and now - at < STALE_SECONDS * 1000]
 
     def spider_idle(self, spider: Any) -> None:
         self._beat("idle")
@@ -100,6 +89,6 @@ class CrawlWorkers:
         if self._loop is not None and self._loop.running:
             self._loop.stop()
         try:
-            self._shared._call(self._shared.client.hdel, self._key, self.worker_id)
+            self._shared.forget(self.worker_id)
         except RedisLost:
             pass
