@@ -115,7 +115,9 @@ def bench_insert_previous(url: str, policy, pool, rows: int) -> tuple[float, lis
 
 
 def bench_insert_baseline(url: str, policy, pool, rows: int) -> float:
-    """Plain Core executemany, no chain, no thread: what a straightforward logger would do."""
+    """Plain Core executemany, no chain, no thread: what a straightforward logger would do. Into a
+    database of its own: its unchained rows could not be deleted afterwards (decisions are
+    append-only, revision 0006) and would fail the verify measured next."""
     engine = connect(url)
     run_id = start_run(engine, policy, now=T0)
     started = time.perf_counter()
@@ -134,8 +136,6 @@ def bench_insert_baseline(url: str, policy, pool, rows: int) -> float:
         with engine.begin() as connection:
             connection.execute(decisions.insert(), batch)
     rate = rows / (time.perf_counter() - started)
-    with engine.begin() as connection:
-        connection.execute(decisions.delete().where(decisions.c.run_id == run_id))
     engine.dispose()
     return rate
 
@@ -223,7 +223,8 @@ def bench_export(url: str) -> dict:
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def run_backend(name: str, url: str, rows: int, policy, pool, previous_url: str | None = None) -> dict:
+def run_backend(name: str, url: str, baseline_url: str, rows: int, policy, pool,
+                previous_url: str | None = None) -> dict:
     engine = connect(url)
     result = {"backend": name, "rows": rows}
     rate, segments, _, written = bench_insert(engine, policy, pool, rows)
@@ -231,7 +232,7 @@ def run_backend(name: str, url: str, rows: int, policy, pool, previous_url: str 
     if previous_url is not None:
         rate, segments, written = bench_insert_previous(previous_url, policy, pool, rows)
         result["previous"] = {"insert_per_s": rate, "insert_segments_per_s": segments, "insert_written_mib": written / 2**20}
-    result["insert_baseline_per_s"] = bench_insert_baseline(url, policy, pool, min(rows, 100_000))
+    result["insert_baseline_per_s"] = bench_insert_baseline(baseline_url, policy, pool, min(rows, 100_000))
     if engine.dialect.name == "postgresql":
         with engine.begin() as connection:
             connection.execute(text("ANALYZE"))
@@ -281,20 +282,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         if args.backend in ("sqlite", "both"):
             previous = None if args.no_previous else f"sqlite:///{Path(scratch) / 'previous.db'}"
-            results.append(run_backend("sqlite", f"sqlite:///{Path(scratch) / 'bench.db'}", args.rows, policy, pool, previous))
+            results.append(run_backend("sqlite", f"sqlite:///{Path(scratch) / 'bench.db'}",
+                                       f"sqlite:///{Path(scratch) / 'baseline.db'}", args.rows, policy, pool, previous))
             show(results[-1])
         if args.backend in ("postgresql", "both"):
             import psycopg
 
-            schema = f"cg_bench_{uuid.uuid4().hex[:8]}"
+            schemas = [f"cg_bench_{uuid.uuid4().hex[:8]}" for _ in range(2)]  # the writer's, the baseline's
             with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True) as admin:
-                admin.execute(f"CREATE SCHEMA {schema}")
+                for schema in schemas:
+                    admin.execute(f"CREATE SCHEMA {schema}")
             try:
-                results.append(run_backend("postgresql", f"{PG}?options=-csearch_path%3D{schema}", args.rows, policy, pool))
+                url, baseline = (f"{PG}?options=-csearch_path%3D{schema}" for schema in schemas)
+                results.append(run_backend("postgresql", url, baseline, args.rows, policy, pool))
                 show(results[-1])
             finally:
                 with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True) as admin:
-                    admin.execute(f"DROP SCHEMA {schema} CASCADE")
+                    for schema in schemas:
+                        admin.execute(f"DROP SCHEMA {schema} CASCADE")
     if args.json:
         print(json.dumps(results, indent=2))
 
