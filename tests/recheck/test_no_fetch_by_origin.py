@@ -17,6 +17,10 @@ URLS = [
     "https://bad.example/a", "https://www.bad.example/b", "https://bad.example/c",  # listed domain
     "http://127.0.0.9:8080/a", "http://127.0.0.9:8080/b", "http://[::ffff:127.0.0.9]:8080/c",
     "not a url", "https://news.example/z",
+    # spelled otherwise than their origin's text: each is parsed in full, never taken as written
+    "https://news.example:443/y", "https://news.example./x", "https://news.example.evil/x",
+    "https://news.example@bad.example/x", "https://news.example/a b", "https://news.example/\x01",
+    "https://news.example#frag", "https://news.example?q", "https://news.example/ok",
 ]
 
 
@@ -34,4 +38,5 @@ def test_an_origin_decided_at_once_gets_what_each_url_gets_alone():
     for (purpose, url, _), [decision] in zip(groups, decided):
         alone = evaluate(url, policy, now=NOW, site=EMPTY_SITE, exclusions=exclusions, purpose=purpose)
         assert decision == alone, url
-    assert sum(not d.allowed for [d] in decided) == 2 * 7  # bad.example x3, the address x3, the bad URL
+    # bad.example x3 and once behind user info, the address x3, "not a url" and a control character
+    assert sum(not d.allowed for [d] in decided) == 2 * 9

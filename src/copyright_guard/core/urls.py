@@ -315,6 +315,13 @@ _FAST_TARGET = re.compile(
 )
 
 
+def is_plain_url(url: str) -> bool:
+    """Whether ``url`` is an http(s) URL of the plain form :func:`parse_target` takes as written
+    (lower-case host name or address, no user info, only unreserved and sub-delimiter path and
+    query characters): a caller that knows the origin need not parse it again."""
+    return _FAST_TARGET.match(url) is not None
+
+
 def split_url(url: str) -> tuple[str, str, int | None, str, str]:
     """``(scheme lower-cased, hostname, port or None, path, query)`` as ``urlsplit`` gives them.
 
