@@ -222,7 +222,7 @@ class EntryMaker:
         middle = self._middles.get(key)
         if middle is None:
             middle = self._remember(self._middles, key, ",".join(map(_value, key)))
-        tail = row[_N_CHAIN + 3:_N_PROOF + len(VALIDATOR_FIELDS) if _validators(row[_N_CHAIN]) else _N_PROOF]
+        tail = row[_N_CHAIN + 3:entry_width(row[_N_CHAIN])]
         facts = _NULL_FACTS if tail == _NO_FACTS else ",".join(map(_value, tail))
         text = f"[{_value(row[0])},{run},{_value(row[2])},{at},{_value(row[4])},{place},{middle},{facts}]"
         entry = text.encode("utf-8")
