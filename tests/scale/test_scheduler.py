@@ -27,10 +27,13 @@ def _scheduler(crawl_name):
 def test_links_are_queued_once_and_taken_requests_go_back_on_close(redis_client, crawl_name):
     queue = f"copyright-guard:{crawl_name}:queue"
     one = _scheduler(crawl_name)
-    # first in, first out within a priority (not in the order of the URLs' bytes, which would put
-    # one origin's pages together and every worker on the same origin at once)
-    urls = [f"https://{host}.example/p/{i}" for i in range(TAKE + 4) for host in ("b", "a")][:TAKE + 4]
-    for url in urls + urls[:3]:  # three seen again
+    # Round robin over the origins within a priority, first in, first out within an origin: a
+    # page's links (all of one origin) do not fill a worker's buffer with one origin.
+    pushed = [f"https://{host}.example/p/{i}" for host in ("b", "a") for i in range(TAKE)]
+    urls = sorted(pushed, key=lambda url: (int(url.rsplit("/", 1)[1]), url))  # a/0, b/0, a/1, b/1, ...
+    assert urls[:4] == ["https://a.example/p/0", "https://b.example/p/0", "https://a.example/p/1",
+                        "https://b.example/p/1"]
+    for url in pushed + pushed[:3]:  # three seen again
         assert one.enqueue_request(Request(url))
     assert one.has_pending_requests() and redis_client.zcard(queue) == 0  # not sent yet: one step later
     first = one.next_request()  # sends the pushes first, then takes TAKE

@@ -12,7 +12,8 @@ requests a page yields are checked against the seen set and queued together, in 
 end of the reactor turn (:data:`_PUSH`: one round trip for all of them, where scrapy-redis makes two
 per request; a request found already seen is logged as scrapy-redis does, but Scrapy has already
 counted it as queued), and requests are taken from the shared queue :data:`TAKE` at a time
-(:data:`_TAKE`), best priority first, into a local buffer this worker works through before it asks
+(:data:`_TAKE`), best priority first and round robin over the origins within a priority, into a
+local buffer this worker works through before it asks
 Redis again. The buffer is given back to the shared queue when the worker closes, with the scores
 they had; a worker killed outright loses it with its requests in flight (at most ``TAKE - 1``
 more requests not crawled in this crawl: never a page fetched twice).
@@ -24,6 +25,7 @@ import logging
 from collections import deque
 from typing import Any
 
+from scrapy.utils.httpobj import urlparse_cached
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
@@ -34,23 +36,25 @@ logger = logging.getLogger(__name__)
 
 TAKE = 8  # requests taken from the shared queue at once (see the module docstring)
 
-# For each request (ARGV in threes: fingerprint, -priority, encoded request), add the fingerprint
-# to the seen set (none: a dont_filter request) and, if it was not there yet, the request to the
-# queue. Returns 1 (queued) or 0 (seen) each. The score orders by priority as scrapy-redis's
-# PriorityQueue does (-priority), then first in, first out (a crawl-wide sequence, KEYS[3]):
-# scrapy-redis scores by priority alone, and a sorted set orders equal scores by the members' bytes,
-# which start with the URL - every worker would take the same origin's pages at once and wait for
-# its politeness claims while the other origins' pages wait in the queue. (-priority times 2^32
-# plus a sequence below 2^32 stays exact in a double for priorities up to 2^20.)
+# For each request (ARGV in fours: fingerprint, -priority, origin, encoded request), add the
+# fingerprint to the seen set (none: a dont_filter request) and, if it was not there yet, the request
+# to the queue. Returns 1 (queued) or 0 (seen) each. The score orders by priority as scrapy-redis's
+# PriorityQueue does (-priority), then by the request's ordinal within its origin (a counter per
+# origin, the hash KEYS[3]): the first request of every origin, then the second of every origin,
+# and so on - round robin over the origins, first in, first out within one. A page's links are
+# mostly of its own origin; queued in the order they came (or, as scrapy-redis does, by the
+# members' bytes, which start with the URL), a worker took 8 requests of one origin at once, filled
+# its downloader with them, and half of them waited for that origin's politeness claims while the
+# other origins had nothing in flight. (-priority times 2^32 plus an ordinal below 2^32 stays exact
+# in a double for priorities up to 2^20; requests of equal score go by their bytes.)
 _PUSH = """
 local queued = {}
-local seq = redis.call('INCRBY', KEYS[3], #ARGV / 3) - #ARGV / 3
-for i = 1, #ARGV, 3 do
-  seq = seq + 1
+for i = 1, #ARGV, 4 do
   if ARGV[i] ~= '' and redis.call('SADD', KEYS[1], ARGV[i]) == 0 then
     queued[#queued + 1] = 0
   else
-    redis.call('ZADD', KEYS[2], tonumber(ARGV[i + 1]) * 4294967296 + seq, ARGV[i + 2])
+    local ordinal = redis.call('HINCRBY', KEYS[3], ARGV[i + 2], 1)
+    redis.call('ZADD', KEYS[2], tonumber(ARGV[i + 1]) * 4294967296 + ordinal, ARGV[i + 3])
     queued[#queued + 1] = 1
   end
 end
@@ -148,10 +152,11 @@ class FailClosedScheduler(Scheduler):
             return
         args = []
         for request in requests:
+            url = urlparse_cached(request)
             args += ["" if request.dont_filter else self.df.request_fingerprint(request), -request.priority,
-                     self.queue._encode_request(request)]
+                     f"{url.scheme}://{url.netloc}".lower(), self.queue._encode_request(request)]
         try:
-            queued = self._scripts[0](keys=[self.df.key, self.queue.key, f"{self.queue.key}:seq"], args=args)
+            queued = self._scripts[0](keys=[self.df.key, self.queue.key, f"{self.queue.key}:ordinals"], args=args)
         except Exception:
             for request in requests:
                 logger.warning("copyright-guard: not queued (Redis lost, the crawl is stopping): %s", request.url)

@@ -38,7 +38,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections import deque
+from collections import Counter, deque
 from typing import Any
 
 from scrapy import Request, signals
@@ -77,6 +77,9 @@ class CrawlWidePolitenessMiddleware:
         self._ended: list[tuple[str, str, float]] = []
         self._flush_call: Any = None
         self._waiting: dict[str, deque[Deferred]] = {}  # origin -> this worker's requests waiting for a claim
+        # origin -> this worker's requests holding a claim on it: when they hold all ``limit``
+        # claims, asking Redis for one is sure to fail - wait for one of them to hand its claim on.
+        self._holding: Counter[str] = Counter()
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> CrawlWidePolitenessMiddleware:
@@ -109,6 +112,7 @@ class CrawlWidePolitenessMiddleware:
             limit = 1 if delay else self._limit
             token, wait, claimed_at = await self._claim(origin, limit, delay)
             request.meta[CLAIM_META] = (origin, token, bool(delay), claimed_at)
+            self._holding[origin] += 1
             while wait > 0:
                 # Several waiters wake at once; the jitter spreads their next asks.
                 await _sleep(wait + random.uniform(0.0, 0.02))
@@ -135,7 +139,9 @@ class CrawlWidePolitenessMiddleware:
         poll = 0.05
         queue_behind = not delay and bool(self._waiting.get(origin))
         while True:
-            if not queue_behind:
+            # every claim on the origin is this worker's, in flight: Redis has none to give
+            full = not delay and self._holding[origin] >= limit
+            if not queue_behind and not full:
                 if not delay:
                     reused = self._reuse(origin)
                     if reused is not None:
@@ -188,6 +194,9 @@ class CrawlWidePolitenessMiddleware:
         if claim is None:
             return
         origin, token, delayed, claimed_at = claim
+        self._holding[origin] -= 1
+        if not self._holding[origin]:
+            del self._holding[origin]
         if delayed:  # at once: the origin's next request, by any worker, waits for it
             self._finish([(origin, token, claimed_at)])
             return
