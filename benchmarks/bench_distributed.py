@@ -10,12 +10,15 @@ request) is crawled by ``copyright-guard crawl`` four ways, each in fresh proces
 All write to the same PostgreSQL server (a fresh schema per crawl). Reported per configuration:
 pages, wall seconds, pages/s, pages per CPU second (user+system of every crawler process: a busy
 shared machine disturbs it less than wall time) and its ratio to ``single`` (the efficiency); the
-start-up CPU of the configuration (a crawl of one page: K+1 processes importing Scrapy, opening the
-database and Redis) and the efficiency without it (the per-page cost, what grows with a crawl);
-and the site-file requests per origin the server saw (1 each = one fetch per (kind, origin)
-crawl-wide).
-and the Redis commands per page (INFO commandstats before and after: every command the server ran,
-those inside the Lua scripts included; the Redis server is assumed quiet otherwise).
+start-up CPU of the configuration (a crawl of one page: the processes, importing Scrapy - once, in
+the parent the local workers are forked from -, opening the database and Redis) and the efficiency
+without it (the per-page cost, what grows with a crawl); the site-file requests per origin the
+server saw (1 each = one fetch per (kind, origin) crawl-wide); the Redis commands per page (INFO commandstats before and after: every command the server ran,
+those inside the Lua scripts included; the Redis server is assumed quiet otherwise) and the Redis
+server's own CPU seconds (INFO cpu; not in the crawlers' CPU, as PostgreSQL's is in neither).
+Every configuration runs ``--rounds`` times, interleaved (a busy machine disturbs them alike); each
+figure is the median of its rounds, and each round's efficiency against that round's ``single`` is
+listed.
 Finally the Redis store's own cost per decision: the round trip the politeness middleware makes
 for a request (claim+turn, with the previous request's release), timed alone on loopback, in
 microseconds.
@@ -24,8 +27,8 @@ On a 2-core machine the aggregate speed-up is bounded by the cores; per-CPU-seco
 the figure that carries over to many machines (each worker's CPU cost per page does not depend on
 how many other workers there are, while Redis work per page is a few O(1) commands).
 
-    .venv/bin/python benchmarks/bench_distributed.py                 # 6 origins x 100 pages
-    .venv/bin/python benchmarks/bench_distributed.py --pages 50 --workers 1 2
+    .venv/bin/python benchmarks/bench_distributed.py                 # 6 origins x 200 pages, 3 rounds
+    .venv/bin/python benchmarks/bench_distributed.py --pages 50 --workers 1 2 --rounds 1
 """
 
 from __future__ import annotations
@@ -107,12 +110,14 @@ def run(label: str, workers: int | None, server, policy: Path, tmp: Path, seeds:
         args += ["--redis", REDIS, "--name", name, "--workers", str(workers)]
     server.clear_log()
     commands_before = redis_commands()
+    redis_cpu_before = redis_cpu()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     done = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=tmp)
     wall = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     commands = redis_commands() - commands_before
+    redis_seconds = redis_cpu() - redis_cpu_before
     try:
         if done.returncode != 0:
             raise SystemExit(f"{label}: crawl failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
@@ -134,7 +139,7 @@ def run(label: str, workers: int | None, server, policy: Path, tmp: Path, seeds:
     pages = summary["pages"]
     return {"label": label, "pages": pages, "wall": wall, "cpu": cpu, "pages_per_s": pages / wall,
             "pages_per_cpu_s": pages / cpu, "site_file_fetches_per_origin": per_origin,
-            "redis_per_page": commands / pages}
+            "redis_per_page": commands / pages, "redis_cpu": redis_seconds}
 
 
 def redis_commands() -> int:
@@ -143,6 +148,14 @@ def redis_commands() -> int:
 
     stats = redis.Redis.from_url(REDIS).info("commandstats")
     return sum(entry["calls"] for name, entry in stats.items() if name not in ("cmdstat_info",))
+
+
+def redis_cpu() -> float:
+    """CPU seconds the Redis server has used so far (user + system; INFO cpu)."""
+    import redis
+
+    cpu = redis.Redis.from_url(REDIS).info("cpu")
+    return cpu["used_cpu_user"] + cpu["used_cpu_sys"]
 
 
 def redis_overhead(rounds: int = 2000) -> float:
@@ -170,31 +183,44 @@ def redis_overhead(rounds: int = 2000) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--origins", type=int, default=6)
-    parser.add_argument("--pages", type=int, default=100, help="pages per origin")
+    parser.add_argument("--pages", type=int, default=200, help="pages per origin")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every configuration, interleaved; "
+                        "the median of each figure is reported")
     args = parser.parse_args()
     from copyright_guard.demo.server import MultiOriginServer
 
     tmp = Path(tempfile.mkdtemp(prefix="cg-bench-dist-"))
     policy = policy_file(tmp)
-    print(f"# {args.origins} origins x {args.pages} pages; {os.cpu_count()} cores; "
+    print(f"# {args.origins} origins x {args.pages} pages; {os.cpu_count()} cores; {args.rounds} rounds; "
           f"load {' '.join(open('/proc/loadavg').read().split()[:3])}")
     configurations = [("single (add-on, no Redis)", None)] + [(f"workers={k} (Redis)", k) for k in args.workers]
+    rounds: list[list[dict]] = [[] for _ in configurations]
+    fixed: list[list[float]] = [[] for _ in configurations]
     with MultiOriginServer(site(args.origins, args.pages)) as server:
-        results = [run(label, workers, server, policy, tmp) for label, workers in configurations]
         # The fixed cost of each configuration (start-up: processes, imports, database, Redis):
         # a crawl of one page without links, so the per-page cost can be told apart from it.
         leaf = [server.url(server.origins[0], f"/p/{args.pages - 1}")]
-        fixed = [run(label, workers, server, policy, tmp, leaf)["cpu"] for label, workers in configurations]
+        for _ in range(args.rounds):
+            for at, (label, workers) in enumerate(configurations):
+                rounds[at].append(run(label, workers, server, policy, tmp))
+                fixed[at].append(run(label, workers, server, policy, tmp, leaf)["cpu"])
+    results = [{key: (statistics.median(r[key] for r in runs) if isinstance(runs[0][key], float) else runs[0][key])
+                for key in runs[0]} for runs in rounds]
+    start_ups = [statistics.median(costs) for costs in fixed]
     base = results[0]["pages_per_cpu_s"]
-    base_steady = results[0]["pages"] / max(results[0]["cpu"] - fixed[0], 1e-9)
+    base_steady = results[0]["pages"] / max(results[0]["cpu"] - start_ups[0], 1e-9)
     print(f"{'configuration':<28}{'pages':>7}{'wall s':>9}{'pages/s':>9}{'CPU s':>8}{'pages/CPU s':>13}"
-          f"{'efficiency':>12}{'start-up CPU s':>16}{'efficiency w/o':>16}{'Redis cmd/page':>16}  site-file fetches/origin")
-    for r, start_up in zip(results, fixed):
+          f"{'efficiency':>12}{'start-up CPU s':>16}{'efficiency w/o':>16}{'Redis cmd/page':>16}"
+          f"{'Redis CPU s':>13}  site-file fetches/origin")
+    for r, start_up, runs in zip(results, start_ups, rounds):
         steady = r["pages"] / max(r["cpu"] - start_up, 1e-9)
+        spread = "/".join(f"{x['pages_per_cpu_s'] / single['pages_per_cpu_s']:.2f}" for x, single in zip(runs, rounds[0]))
+        fetches = sorted({n for x in runs for n in x["site_file_fetches_per_origin"]})
         print(f"{r['label']:<28}{r['pages']:>7}{r['wall']:>9.1f}{r['pages_per_s']:>9.1f}{r['cpu']:>8.1f}"
               f"{r['pages_per_cpu_s']:>13.1f}{r['pages_per_cpu_s'] / base:>12.2f}{start_up:>16.1f}"
-              f"{steady / base_steady:>16.2f}{r['redis_per_page']:>16.1f}  {r['site_file_fetches_per_origin']}")
+              f"{steady / base_steady:>16.2f}{r['redis_per_page']:>16.1f}{r['redis_cpu']:>13.2f}  "
+              f"{fetches}   (rounds: {spread})")
     print(f"Redis round trip per decision (claim+turn with the previous release): {redis_overhead():.0f} µs")
 
 

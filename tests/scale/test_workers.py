@@ -227,3 +227,51 @@ def test_redis_lost_mid_crawl_fails_closed_and_stops_cleanly(tmp_path, policy_fi
     runs = list_runs(connect(db))
     assert len(runs) == 1 and runs[0]["finished_at"] and runs[0]["crawl"] == crawl_name
     assert "intact" in verify(db)
+
+
+def test_ctrl_c_stops_every_local_worker_cleanly(pg_url, policy_file, crawl_name, tmp_path):
+    """One SIGINT to `crawl --workers 2` (as a Ctrl-C at the terminal reaches it: the workers are
+    in sessions of their own): each worker stops gracefully, its summary is in the whole crawl's,
+    and every decision it recorded verifies."""
+    routes = {("slow", f"/p/{i}"): Route.html(f'<a href="/p/{i + 1}">a</a> <a href="/p/{i + 2}">b</a>', delay=0.1)
+              for i in range(200)}
+    connect(pg_url).dispose()
+    with MultiOriginServer(routes) as server:
+        crawl = _start(crawl_args(server, pg_url, policy_file, crawl_name, server.url("slow", "/p/0"), workers=2,
+                                  extra=("--depth", "300")), tmp_path)
+        try:
+            deadline = time.monotonic() + 30
+            while len(server.requests_to("slow")) < 10 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            crawl.send_signal(signal.SIGINT)
+            out, err = crawl.communicate(timeout=60)
+        finally:
+            if crawl.poll() is None:
+                crawl.kill()
+    assert "Traceback" not in err, err[-3000:]
+    summary = json.loads(out)
+    assert [worker["finish_reason"] for worker in summary["workers"]] == ["shutdown", "shutdown"], err[-2000:]
+    assert 0 < summary["pages"] < 200 and summary["undecidable"] == 0
+    runs = [run for run in list_runs(connect(pg_url)) if run["crawl"] == crawl_name]
+    assert len(runs) == 2 and all(run["finished_at"] for run in runs)
+    assert verify(pg_url).count("intact") == 2
+
+
+def test_workers_start_as_new_interpreters_where_they_cannot_be_forked(pg_url, policy_file, crawl_name, tmp_path,
+                                                                         monkeypatch):
+    """Forking is only safe with no other thread alive (and on Linux); otherwise each worker is a new
+    interpreter running the same command, and the crawl is the same."""
+    from click.testing import CliRunner
+
+    from copyright_guard.cli import main, workers
+
+    connect(pg_url).dispose()
+    with MultiOriginServer(pages("o1", 12) | pages("o2", 12)) as server:
+        assert not workers._forkable()  # the site server runs in threads of this process
+        args = crawl_args(server, pg_url, policy_file, crawl_name, server.url("o1", "/p/0"), server.url("o2", "/p/0"),
+                          workers=2)[1:]
+        monkeypatch.chdir(tmp_path)
+        result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert len(summary["workers"]) == 2 and summary["pages"] == 24 and summary["undecidable"] == 0

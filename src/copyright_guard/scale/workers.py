@@ -51,13 +51,14 @@ class CrawlWorkers:
         engine = self._crawler.engine
         if state is None:
             state = "idle" if engine is None or engine.spider_is_idle() else "busy"
-            if state == "idle":
-                # Scrapy looks at an idle spider's queue again only every 5 s (its engine
-                # heartbeat): ask now, so new work in the shared queue and the end of the crawl
-                # are seen within a beat. (A private attribute; without it Scrapy's 5 s apply.)
-                nextcall = getattr(getattr(engine, "_slot", None), "nextcall", None)
-                if nextcall is not None:
-                    nextcall.schedule()
+            # Scrapy asks the scheduler for a request when one ends and on its engine heartbeat,
+            # every 5 s. A worker with nothing in flight - idle, or just started while another
+            # worker queued the seeds - saw the shared queue's work up to 5 s late (two of four
+            # workers sat out the first 5 s of a crawl): ask at every beat. (A private attribute;
+            # without it Scrapy's 5 s apply.)
+            nextcall = getattr(getattr(engine, "_slot", None), "nextcall", None)
+            if nextcall is not None:
+                nextcall.schedule()
         try:
             self._shared.beat(self.worker_id, state)
         except RedisLost as exc:
