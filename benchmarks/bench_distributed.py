@@ -27,7 +27,7 @@ On a 2-core machine the aggregate speed-up is bounded by the cores; per-CPU-seco
 the figure that carries over to many machines (each worker's CPU cost per page does not depend on
 how many other workers there are, while Redis work per page is a few O(1) commands).
 
-    .venv/bin/python benchmarks/bench_distributed.py                 # 6 origins x 200 pages, 3 rounds
+    .venv/bin/python benchmarks/bench_distributed.py                 # 6 origins x 600 pages, 3 rounds
     .venv/bin/python benchmarks/bench_distributed.py --pages 50 --workers 1 2 --rounds 1
 """
 
@@ -183,7 +183,7 @@ def redis_overhead(rounds: int = 2000) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--origins", type=int, default=6)
-    parser.add_argument("--pages", type=int, default=200, help="pages per origin")
+    parser.add_argument("--pages", type=int, default=600, help="pages per origin")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--rounds", type=int, default=3, help="rounds of every configuration, interleaved; "
                         "the median of each figure is reported")
