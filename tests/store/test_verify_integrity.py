@@ -196,3 +196,14 @@ def test_a_truncated_or_edited_export_is_named(engine, run_id, db_url, tmp_path)
     result = CliRunner().invoke(main, ["audit", "verify", "--file", str(export)])
     assert result.exit_code == 1
     assert f"deleted: the export's checkpoint says run {run_id} had 12 decisions; the export holds 9" in result.output
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # PostgreSQL's column types refuse such values
+@pytest.mark.parametrize("column", ["url", "reasons", "policy_hash", "site_view"])
+def test_a_value_of_the_wrong_type_is_an_edit_never_a_crash(engine, run_id, db_url, column):
+    """SQLite keeps any type in any column: a BLOB where text belongs is named as an edit (exit 1),
+    not a one-line crash (exit 2) that leaves the reviewer without the row."""
+    victim = engine.connect().execute(select(decisions.c.id).where(decisions.c.seq == 5)).scalar()
+    with tampering(engine) as connection:
+        connection.execute(update(decisions).where(decisions.c.id == victim).values({column: b"\xff\xfe"}))
+    assert f"edited: row seq 5 (decision {victim}) holds a value of the wrong type" in _broken(db_url)

@@ -310,6 +310,7 @@ class _Derived:
 
     def __init__(self, sizes: set[int], nodes=None, tree: TreeBuilder | None = None) -> None:
         self.bad_url_key: tuple | None = None
+        self.bad_value: tuple | None = None  # (seq, decision id) of the first row holding a value of the wrong type
         self.pairs = 0
         self.pairs_digest = 0
         self.evidence: dict[str, tuple] = {}  # sha256 -> (seq, id) of the first row citing it
@@ -355,27 +356,38 @@ class _Derived:
                 append(sha256(b"\x00" + entry).digest(), completed)
                 if tree.size in sizes:
                     roots[tree.size] = at_size()
-                url = row[_URL]
-                if (self.bad_url_key is None
-                        and row[_URL_KEY] != from_bytes(sha256(url.encode("utf-8")).digest()[:8], "big", signed=True)):
-                    self.bad_url_key = (seq, decision_id, url)
-                view = row[_VIEW]
-                if view is not None:
-                    views.add(view)
-                reasons = row[_REASONS]
-                codes = codes_of.get(reasons)
-                if codes is None:
-                    codes = _codes(reasons)
-                    if len(codes_of) > 4096:
-                        codes_of.clear()
-                    codes_of[reasons] = codes
-                    for sha in _EVIDENCE_SHA.findall(reasons):
-                        evidence.setdefault(sha, (seq, decision_id))
-                for code in codes:
-                    pairs += 1
-                    digest ^= hash((decision_id, code))
-                if row[_POLICY] not in policies:
-                    policies[row[_POLICY]] = (seq, decision_id)
+                try:
+                    url = row[_URL]
+                    if (self.bad_url_key is None
+                            and row[_URL_KEY] != from_bytes(sha256(url.encode("utf-8")).digest()[:8], "big", signed=True)):
+                        self.bad_url_key = (seq, decision_id, url)
+                    view = row[_VIEW]
+                    if view is not None:
+                        if view.__class__ is not str:
+                            raise TypeError(view)
+                        views.add(view)
+                    reasons = row[_REASONS]
+                    codes = codes_of.get(reasons)
+                    if codes is None:
+                        codes = _codes(reasons)
+                        if len(codes_of) > 4096:
+                            codes_of.clear()
+                        codes_of[reasons] = codes
+                        for sha in _EVIDENCE_SHA.findall(reasons):
+                            evidence.setdefault(sha, (seq, decision_id))
+                    for code in codes:
+                        pairs += 1
+                        digest ^= hash((decision_id, code))
+                    policy = row[_POLICY]
+                    if policy not in policies:
+                        if policy.__class__ is not str:
+                            raise TypeError(policy)
+                        policies[policy] = (seq, decision_id)
+                except (TypeError, AttributeError, ValueError):
+                    # A value no writer stores (a BLOB or a number where text belongs, in SQLite):
+                    # an edit, named by check_values; the row's other derived data is not read.
+                    if self.bad_value is None:
+                        self.bad_value = (seq, decision_id)
             if completed and self.nodes is not None:
                 for node in completed:
                     self.nodes.completed(*node)
@@ -415,6 +427,7 @@ def verify(engine: Engine, run_id: str | None = None, checkpoints_file: str | No
             problems = [
                 *check_run_record(connection, run),
                 *check_url_keys(derived),
+                *check_values(derived),
                 *check_reason_index(connection, run.id, derived),
                 *check_lists(connection, run),
                 *check_snapshots(connection, derived),
@@ -501,6 +514,16 @@ def check_run_record(connection, run) -> list[Break]:
                 else f"its first decision links to another run record ({fields} were edited)")
         return [Break("edited", 1, None, f"edited: the run record of run {run.id}: {what}")]
     return []
+
+
+def check_values(derived: _Derived) -> list[Break]:
+    """A value no writer stores (SQLite keeps any type in any column): an edit, never a crash."""
+    if derived.bad_value is None:
+        return []
+    seq, decision_id = derived.bad_value
+    return [Break("edited", seq, decision_id, f"edited: row seq {seq} (decision {decision_id}) holds a value of the "
+                                              "wrong type (a BLOB or a number where text belongs) in its URL, "
+                                              "reasons, policy or site view")]
 
 
 def check_url_keys(derived: _Derived) -> list[Break]:

@@ -124,7 +124,8 @@ def _upper_half(engine, run_id: str, split: int, sizes: set[int], sender) -> Non
         sender.send({
             "broken": broken is not None, "genesis": link, "last_seq": last_seq, "head": head,
             "pieces": tree.pieces, "tail": tree.known_tail(), "roots": derived.roots, "nodes": list(derived.nodes),
-            "index_digest": index_digest, "bad_url_key": derived.bad_url_key, "pairs": derived.pairs, "pairs_digest": derived.pairs_digest,
+            "index_digest": index_digest, "bad_url_key": derived.bad_url_key,
+            "bad_value": derived.bad_value, "pairs": derived.pairs, "pairs_digest": derived.pairs_digest,
             "evidence": derived.evidence, "views": derived.views, "policies": derived.policies,
         })
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which walks the run alone
@@ -154,6 +155,7 @@ def _join(lower, upper: dict) -> None:
         lower.nodes.completed(*node)
     lower.index_digest = upper["index_digest"]
     lower.bad_url_key = lower.bad_url_key or upper["bad_url_key"]
+    lower.bad_value = lower.bad_value or upper["bad_value"]
     lower.pairs += upper["pairs"]
     lower.pairs_digest ^= upper["pairs_digest"]
     lower.views |= upper["views"]
