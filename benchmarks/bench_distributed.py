@@ -34,9 +34,11 @@ how many other workers there are, while Redis work per page is a few O(1) comman
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -191,6 +193,7 @@ def main() -> None:
     from copyright_guard.demo.server import MultiOriginServer
 
     tmp = Path(tempfile.mkdtemp(prefix="cg-bench-dist-"))
+    atexit.register(shutil.rmtree, tmp, True)
     policy = policy_file(tmp)
     print(f"# {args.origins} origins x {args.pages} pages; {os.cpu_count()} cores; {args.rounds} rounds; "
           f"load {' '.join(open('/proc/loadavg').read().split()[:3])}")

@@ -22,10 +22,12 @@ Each figure is printed beside its baseline from the same run:
 from __future__ import annotations
 
 import argparse
+import atexit
 import base64
 import gc
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -104,6 +106,7 @@ def main() -> None:
     policy = load_policy()
     pool = decision_pool(policy, args.rows)
     tmp = Path(tempfile.mkdtemp(prefix="cg-integrity-"))
+    atexit.register(shutil.rmtree, tmp, True)  # its databases can be large
     plain_url, signed_url = f"sqlite:///{tmp / 'plain.db'}", f"sqlite:///{tmp / 'signed.db'}"
     plain_rate = None if args.no_baseline_insert else write_run(plain_url, policy, pool, None)[1]
     run_id, signed_rate = write_run(signed_url, policy, pool, new_signer("bench"))
