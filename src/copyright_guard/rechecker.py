@@ -390,7 +390,7 @@ def _recording(engine, policy: Policy, exclusions: ExclusionIndex, record: bool,
         yield recorder
     finally:
         writer.close()
-        finish_run(engine, run_id, dict(recorder.counts), datetime.now(timezone.utc))
+        finish_run(engine, run_id, dict(recorder.counts), datetime.now(timezone.utc), seal=writer.seal)
 
 
 def _decided(decide, chunks: Iterable[_Chunk], threads: int) -> Iterator[tuple[_Chunk, list[list[Decision]]]]:

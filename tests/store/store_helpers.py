@@ -79,8 +79,8 @@ def record_run(engine, policy, count: int, *, finish: bool = True, domain: str =
     with DecisionWriter(engine, run_id, signer=signer, checkpoint_every=checkpoint_every, batch_size=max(1, checkpoint_every // 2)) as writer:
         for number in range(start, start + count):
             writer.submit(make_decision(number, policy, domain=domain))
-    if finish:
-        finish_run(engine, run_id, {"requests": count}, T0 + timedelta(hours=1))
+    if finish:  # sealed as the crawler and the rechecker seal theirs (signed with ``signer``)
+        finish_run(engine, run_id, {"requests": count}, T0 + timedelta(hours=1), seal=writer.seal)
     return run_id
 
 

@@ -62,7 +62,9 @@ def test_connect_migrates_up_from_each_earlier_revision_keeping_the_audit_log(db
     # still verify, and a new run beside them is format 2.
     checks = list(verify(engine, run_id))
     assert all(check.ok for check in checks), [p.message for c in checks for p in c.problems]
-    assert checks[0].notes == ("no signed checkpoint: 5 decisions are not anchored",)
+    assert checks[0].notes[0] == "no signed checkpoint: 5 decisions are not anchored"
+    assert checks[0].notes[1].startswith("finish record (finish time, counts) not sealed: the run finished before "
+                                         "revision 0010") and len(checks[0].notes) == 2
     new_run = record_run(engine, policy, 3)
     assert all(check.ok for check in verify(engine))
     with engine.connect() as connection:

@@ -52,7 +52,7 @@ def test_an_untouched_signed_run_verifies_fully_anchored(engine, run_id, db_url,
     result = _verify(db_url, "--checkpoints", witness)
     assert result.exit_code == 0, result.output
     assert f"run {run_id}: intact, {ROWS} rows" in result.output and "not anchored" not in result.output
-    assert open(witness).read().count("\u2014 copyright-guard-test ") == ROWS // 4  # 4, 8, 12
+    assert open(witness).read().count("\u2014 copyright-guard-test ") == ROWS // 4 + 1  # 4, 8, 12 and the finish seal
 
 
 def test_replaced_evidence_bytes_are_named(engine, run_id, db_url):
@@ -142,6 +142,10 @@ def test_a_recomputed_log_fails_against_the_witness(engine, run_id, db_url, tmp_
         connection.execute(update(runs).values(head_hash=prev))
         connection.execute(text("DELETE FROM checkpoints"))
         connection.execute(decision_reasons.delete().where(decision_reasons.c.decision_id == rows[1].id))
+    # the finish record holds the old head hash: alone, the database gives the rewrite away
+    assert f"the finish record of run {run_id} (finish time, counts) no longer matches its finish hash" in _broken(db_url)
+    with tampering(engine) as connection:  # so the attacker removes the seal too
+        connection.execute(update(runs).values(finish_hash=None, finish_note=None))
     assert _verify(db_url).exit_code == 0  # consistent in itself
     out = _broken(db_url, "--checkpoints", witness)
     assert f"edited: the first 4 decisions of run {run_id} are not those a checkpoint held outside signed" in out
@@ -153,7 +157,7 @@ def test_a_deleted_run_fails_against_the_witness(engine, run_id, db_url, tmp_pat
         for table in ("decision_reasons", "decisions", "checkpoints", "runs"):
             connection.execute(text(f"DELETE FROM {table}"))
     out = _broken(db_url, "--checkpoints", witness)
-    assert f"deleted: the checkpoint file holds 3 checkpoint(s) of run {run_id}" in out and "not in the database" in out
+    assert f"deleted: the checkpoint file holds 4 checkpoint(s) of run {run_id}" in out  # 3 and the finish seal and "not in the database" in out
 
 
 def test_a_forged_checkpoint_signature_is_named(engine, run_id, db_url, tmp_path):
@@ -207,3 +211,62 @@ def test_a_value_of_the_wrong_type_is_an_edit_never_a_crash(engine, run_id, db_u
     with tampering(engine) as connection:
         connection.execute(update(decisions).where(decisions.c.id == victim).values({column: b"\xff\xfe"}))
     assert f"edited: row seq 5 (decision {victim}) holds a value of the wrong type" in _broken(db_url)
+
+
+# -- the finish record (revision 0010): what `audit runs` and `audit summary` show of a finished run --
+
+
+def _edit_counts(connection, run_id, *, rehash=False):
+    from copyright_guard.store.chain import finish_record_hash
+
+    row = connection.execute(select(runs).where(runs.c.id == run_id)).first()
+    counts = {**json.loads(row.counts), "allow": 999}  # "pages collected" inflated
+    values = {"counts": json.dumps(counts, sort_keys=True)}
+    if rehash:  # the attacker recomputes the finish hash too: only the signature is left to catch it
+        values["finish_hash"] = finish_record_hash({**row._mapping, **values})
+    connection.execute(update(runs).where(runs.c.id == run_id).values(values))
+
+
+def test_a_finished_run_is_sealed_and_its_seal_goes_to_the_checkpoint_file(engine, run_id, db_url, tmp_path):
+    row = engine.connect().execute(select(runs).where(runs.c.id == run_id)).first()
+    assert row.finish_hash and "\nrun-finish " + row.finish_hash + "\n" in row.finish_note
+    assert open(_checkpoint_file(db_url, tmp_path)).read().count("run-finish ") == 1
+    result = _verify(db_url)
+    assert result.exit_code == 0 and "not sealed" not in result.output, result.output
+
+
+@pytest.mark.parametrize("field", ["counts", "finished_at"])
+def test_an_edited_finish_record_is_named(engine, run_id, db_url, field):
+    with tampering(engine) as connection:
+        if field == "counts":
+            _edit_counts(connection, run_id)
+        else:
+            connection.execute(update(runs).values(finished_at="2031-01-01T00:00:00.000000Z"))
+    assert f"edited: the finish record of run {run_id} (finish time, counts) no longer matches its finish hash" \
+        in _broken(db_url)
+
+
+def test_a_finish_record_rehashed_by_the_attacker_fails_its_signed_seal(engine, run_id, db_url):
+    with tampering(engine) as connection:
+        _edit_counts(connection, run_id, rehash=True)
+    assert f"edited: the finish record of run {run_id} (finish time, counts) is not the one its finish seal signed" \
+        in _broken(db_url)
+
+
+def test_a_removed_seal_is_caught_by_the_checkpoint_file_held_outside(engine, run_id, db_url, tmp_path):
+    witness = _checkpoint_file(db_url, tmp_path)
+    with tampering(engine) as connection:
+        _edit_counts(connection, run_id)
+        connection.execute(update(runs).values(finish_hash=None, finish_note=None))
+    alone = _verify(db_url)  # the database alone cannot tell a removed seal from a run finished before 0010
+    assert alone.exit_code == 0 and "not sealed" in alone.output and "held outside tells" in alone.output
+    assert "is not the one its finish seal held outside signed" in _broken(db_url, "--checkpoints", witness)
+
+
+def test_an_unsigned_run_has_its_finish_hashed(engine, policy, db_url):
+    run_id = record_run(engine, policy, 3)
+    row = engine.connect().execute(select(runs).where(runs.c.id == run_id)).first()
+    assert row.finish_hash and row.finish_note is None
+    with tampering(engine) as connection:
+        _edit_counts(connection, run_id)
+    assert "no longer matches its finish hash" in _broken(db_url)

@@ -108,6 +108,9 @@ def runs_command(db_url, crawl, as_json) -> None:
             click.echo(f"    {_safe(line)}")
         if run["head_hash"]:
             click.echo(f"    {_plural(run['decision_count'] or 0, 'decision')} recorded; head hash {run['head_hash']}")
+        if run.get("finish_hash"):  # revision 0010: the finish time and counts above, sealed (`audit verify`)
+            sealed = "signed with the checkpoint key" if run.get("finish_note") else "hashed, not signed"
+            click.echo(f"    finish record {sealed}: sha256 {run['finish_hash']}")
         if run.get("log_key"):
             click.echo(f"    checkpoint key {run['log_key']}")
 

@@ -344,7 +344,7 @@ class AuditExtension:
         counts = {"close_reason": reason, **dict(self.recorder.totals),
                   "denied_by_reason": dict(self.recorder.denied_by_reason)}
         try:
-            finish_run(self.engine, self.run_id, counts, self._clock())
+            finish_run(self.engine, self.run_id, counts, self._clock(), seal=self.writer.seal)
         except StoreError as exc:
             logger.error("copyright-guard: cannot finish run %s: %s", self.run_id, exc)
         logger.info("copyright-guard: run %s finished: %s", self.run_id, progress_line(self.recorder, limit=20))

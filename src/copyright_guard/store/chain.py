@@ -251,6 +251,19 @@ def run_record_hash(run: dict) -> str:
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
+# The run columns finish_run writes, in the order the finish hash covers them (after the run id).
+FINISH_RECORD_FIELDS = ("finished_at", "counts", "decision_count", "head_hash")
+_FINISH_RECORD_TAG = "copyright-guard run finish v1\n"
+
+
+def finish_record_hash(run: dict) -> str:
+    """sha256 of a run's finish record (``id`` and FINISH_RECORD_FIELDS, ``counts`` as the stored
+    JSON text): what `audit runs` and `audit summary` show of a finished run. The chain's length and
+    head hash bind it to the run's decisions; the run's signed finish note binds it to its key."""
+    content = _FINISH_RECORD_TAG + _dumps([run.get(name) for name in ("id", *FINISH_RECORD_FIELDS)])
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
 def url_key(url: str) -> int:
     """The indexed look-up key of a URL: the first 64 bits of its sha256 as a signed integer.
 

@@ -30,11 +30,14 @@ def run_of_origin(origin: str) -> str | None:
     return origin[len(ORIGIN_PREFIX):] if origin.startswith(ORIGIN_PREFIX) else None
 
 
-def sign(signer: Signer, run_id: str, size: int, root: bytes, record_hash: str | None, now: datetime) -> dict:
-    """The checkpoint row for ``size`` leaves with ``root``, signed now."""
+def sign(signer: Signer, run_id: str, size: int, root: bytes, record_hash: str | None, now: datetime,
+         finish_hash: str | None = None) -> dict:
+    """The checkpoint row for ``size`` leaves with ``root``, signed now. With ``finish_hash``, the
+    run's finish seal: a checkpoint of the whole run that also signs its finish record
+    (``run-finish`` line; chain.finish_record_hash), kept in ``runs.finish_note``."""
     signed_at = format_time(now)
-    text = checkpoint_text(origin_for(run_id), size, root,
-                           (f"time {signed_at}", f"run-record {record_hash or '-'}"))
+    lines = (f"time {signed_at}", f"run-record {record_hash or '-'}") + ((f"run-finish {finish_hash}",) if finish_hash else ())
+    text = checkpoint_text(origin_for(run_id), size, root, lines)
     return {"run_id": run_id, "tree_size": size, "root_hash": root.hex(), "signed_at": signed_at,
             "note": signer.sign(text)}
 

@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # Alembic is imported only when a migration is due (see HEAD_
 # The newest migration. An up-to-date database is recognised by comparing its version row with
 # this constant, so opening one never imports Alembic (~20,000 long-lived objects that every
 # garbage collection of a crawl would rescan). tests/store checks it equals Alembic's head.
-HEAD_REVISION = "0009_validators"
+HEAD_REVISION = "0010_run_finish"
 
 
 class StoreError(RuntimeError):

@@ -4,7 +4,9 @@ Checkpoint file (``audit checkpoints --out``), plain text::
 
     # key <run id> <verifier key>          one per run: C2SP vkey (store/note.py)
     <signed note>                           every checkpoint of those runs, in order
-    ...
+    ...                                     and each finished run's finish seal (a checkpoint of the
+                                            whole run with a "run-finish <sha256>" line: its finish
+                                            time and counts, store/chain.py finish_record_hash)
 
 Inclusion proof (``audit prove``), JSON (``"format": "copyright-guard-inclusion-proof/1"``)::
 
@@ -49,7 +51,8 @@ class ProofError(ValueError):
 def checkpoint_file(engine: Engine, run_id: str | None = None) -> Iterator[str]:
     """The lines of a checkpoint file for one run or all (see the module docstring)."""
     with engine.connect() as connection:
-        query = select(runs.c.id, runs.c.log_key).where(runs.c.log_key.is_not(None)).order_by(runs.c.started_at, runs.c.id)
+        query = (select(runs.c.id, runs.c.log_key, runs.c.finish_note).where(runs.c.log_key.is_not(None))
+                 .order_by(runs.c.started_at, runs.c.id))
         if run_id is not None:
             query = query.where(runs.c.id == run_id)
         keyed = connection.execute(query).all()
@@ -58,6 +61,8 @@ def checkpoint_file(engine: Engine, run_id: str | None = None) -> Iterator[str]:
         for run in keyed:
             for row in stored_checkpoints(connection, run.id):
                 yield row.note
+            if run.finish_note is not None:  # the finish seal: a checkpoint of the whole run that signs its finish record
+                yield run.finish_note
 
 
 def prove(engine: Engine, target: str) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..core.policy import Policy
-from .chain import canonical_json, format_time, run_record_hash
+from .chain import FINISH_RECORD_FIELDS, canonical_json, finish_record_hash, format_time, run_record_hash
 from .db import StoreError, one_line
 from .schema import decisions, policies, runs
 from .schema_lists import exclusion_list_versions
@@ -127,10 +127,14 @@ def describe_exclusion_lists(recorded: list[dict] | None) -> str:
                      f"{'entry' if item['entry_count'] == 1 else 'entries'})" for item in recorded)
 
 
-def finish_run(engine: Engine, run_id: str, counts: dict | None, now: datetime) -> None:
+def finish_run(engine: Engine, run_id: str, counts: dict | None, now: datetime,
+               seal: Callable[[int, str], str | None] | None = None) -> None:
     """Mark the run finished; records the chain's length and last hash (call after writer.close()).
 
     The recorded length and head hash let ``audit verify`` detect rows cut off the end of the chain.
+    The finish record (finish time, counts, length, head) is hashed (``finish_hash``) and, with
+    ``seal`` (the run's writer's :meth:`~copyright_guard.store.writer.DecisionWriter.seal`), signed
+    with the run's checkpoint key (``finish_note``), so what ``audit runs`` shows is verified too.
     """
     try:
         with engine.begin() as connection:
@@ -144,12 +148,14 @@ def finish_run(engine: Engine, run_id: str, counts: dict | None, now: datetime) 
                 select(decisions.c.verdict, func.count()).where(decisions.c.run_id == run_id).group_by(decisions.c.verdict)
             ).all())
             summary = {**{k: v for k, v in by_verdict.items()}, **(counts or {})}
+            record = {"id": run_id, "finished_at": format_time(now),
+                      "counts": json.dumps(summary, sort_keys=True, default=str),
+                      "decision_count": last.seq if last else 0, "head_hash": last.row_hash if last else None}
+            finish_hash = finish_record_hash(record)
             result = connection.execute(
                 update(runs).where(runs.c.id == run_id).values(
-                    finished_at=format_time(now),
-                    counts=json.dumps(summary, sort_keys=True, default=str),
-                    decision_count=last.seq if last else 0,
-                    head_hash=last.row_hash if last else None,
+                    **{name: record[name] for name in FINISH_RECORD_FIELDS}, finish_hash=finish_hash,
+                    finish_note=seal(record["decision_count"], finish_hash) if seal is not None else None,
                 )
             )
             if result.rowcount == 0:

@@ -90,6 +90,12 @@ runs = Table(
     # Revision 0007: the name of the crawl the run is one worker of (docs/distributed.md); NULL
     # for a run with no crawl name. Each worker's run keeps its own hash chain.
     Column("crawl", Text, index=True),
+    # Revision 0010, written by finish_run: sha256 of the finish record (chain.finish_record_hash:
+    # finished_at, counts, decision_count, head_hash) and, for a run with a checkpoint key, that
+    # hash signed (a checkpoint note of the whole run with a `run-finish` line). NULL: a run
+    # finished before revision 0010, or not finished.
+    Column("finish_hash", HASH),
+    Column("finish_note", Text),
 )
 
 decisions = Table(

@@ -60,6 +60,7 @@ from .chain import (
     dumps_array,
     entry_width,
     entry_and_link,
+    finish_record_hash,
     row_hash,
     run_record_hash,
     site_view_id,
@@ -422,6 +423,8 @@ def verify(engine: Engine, run_id: str | None = None, checkpoints_file: str | No
             inside = stored_checkpoints(connection, run.id)
             held = outside.pop(run.id, []) if outside is not None else []
             sizes = {c.tree_size for c in inside} | {c.size for c in held if isinstance(c, Checkpoint)}
+            if run.finish_note is not None and run.decision_count:
+                sizes.add(run.decision_count)  # the finish seal signs the whole run's tree
             check, derived = check_chain(connection, run, sizes)
             notes: list[str] = []
             problems = [
@@ -433,6 +436,7 @@ def verify(engine: Engine, run_id: str | None = None, checkpoints_file: str | No
                 *check_snapshots(connection, derived),
                 *check_checkpoints(run, inside, derived, notes),
                 *check_nodes(run, derived),
+                *check_finish(run, derived, notes),
                 *check_outside_checkpoints(run, held, derived),
                 *check_policies(connection, run, derived.policies, memo),
                 *check_evidence(connection, run, derived.evidence, memo),
@@ -689,7 +693,46 @@ def check_outside_checkpoints(run, held: list, derived: _Derived) -> list[Break]
             problems.append(Break("edited", None, None,
                                   f"edited: the first {checkpoint.size} decisions of run {run.id} are not those a "
                                   "checkpoint held outside signed (rows rewritten, inserted or the tree recomputed)"))
+        elif (checkpoint.extension("run-finish") is not None and (
+                run.finished_at is None or finish_record_hash(run._mapping) != checkpoint.extension("run-finish"))):
+            problems.append(Break("edited", None, None,
+                                  f"edited: the finish record of run {run.id} (finish time, counts) is not the one "
+                                  "its finish seal held outside signed"))
     return problems
+
+
+def check_finish(run, derived: _Derived, notes: list[str]) -> list[Break]:
+    """The finish record `audit runs` and `audit summary` show (finish time, counts, the chain's
+    length and head): its hash, and its seal signed with the run's checkpoint key (revision 0010)."""
+    if run.finished_at is None:
+        if run.finish_hash is not None or run.finish_note is not None:
+            return [Break("edited", None, None, f"edited: run {run.id} has a sealed finish record but no finish time")]
+        return []
+    what = f"the finish record of run {run.id} (finish time, counts)"
+    if run.finish_hash is None:
+        notes.append("finish record (finish time, counts) not sealed: the run finished before revision 0010, or "
+                     "its seal was removed (a checkpoint file held outside tells)")
+        return []
+    finish_hash = finish_record_hash(run._mapping)
+    if finish_hash != run.finish_hash:
+        return [Break("edited", None, None, f"edited: {what} no longer matches its finish hash")]
+    if run.finish_note is None:
+        if run.log_key:
+            notes.append("finish record hashed but not signed (the run's writer failed or dropped decisions)")
+        return []
+    if not run.log_key:
+        return [Break("edited", None, None, f"edited: run {run.id} has a finish seal but no verifier key in its record")]
+    try:
+        verifier = parse_vkey(run.log_key)
+    except NoteError as exc:
+        return [Break("edited", None, None, f"edited: the verifier key of run {run.id} is not readable ({exc})")]
+    problem = _checkpoint_problem(run, run.finish_note, verifier, derived, "finish seal")
+    if problem:
+        return [problem]
+    seal = open_note(run.finish_note, verifier)
+    if seal.size != derived.tree.size or seal.extension("run-finish") != finish_hash:
+        return [Break("edited", None, None, f"edited: {what} is not the one its finish seal signed")]
+    return []
 
 
 def _checkpoint_problem(run, note: str, verifier, derived: _Derived, what: str) -> Break | None:

@@ -401,6 +401,16 @@ class DecisionWriter:
             due.append(self._sign(tree))
         return tree, due, node_rows(self.run_id, completed)
 
+    def seal(self, size: int, finish_hash: str) -> str | None:
+        """After :meth:`close`: the run's finish record signed (store/checkpoints.py ``sign`` with a
+        ``run-finish`` line) over the tree of its ``size`` decisions; None without a signer, or
+        when the tree is not exactly the committed run (a failure, a dropped batch)."""
+        if (not self._closed or self.signer is None or self.error is not None or self.stats["dropped"]
+                or self._tree.size != size):
+            return None
+        return sign_checkpoint(self.signer, self.run_id, size, self._tree.root(), self._record_hash,
+                               datetime.now(timezone.utc), finish_hash)["note"]
+
     def _sign(self, tree: TreeBuilder) -> dict:
         return sign_checkpoint(self.signer, self.run_id, tree.size, tree.root(), self._record_hash,
                                datetime.now(timezone.utc))
