@@ -270,3 +270,15 @@ def test_an_unsigned_run_has_its_finish_hashed(engine, policy, db_url):
     with tampering(engine) as connection:
         _edit_counts(connection, run_id)
     assert "no longer matches its finish hash" in _broken(db_url)
+
+
+def test_a_run_that_recorded_nothing_has_its_finish_sealed_too(engine, policy, signer, db_url):
+    """A worker stopped before its first page: its finish seal signs the empty tree (RFC 9162 §2.1.1)."""
+    run_id = record_run(engine, policy, 0, signer=signer)
+    row = engine.connect().execute(select(runs).where(runs.c.id == run_id)).first()
+    assert row.decision_count == 0 and "\n0\n" in row.finish_note
+    result = _verify(db_url)
+    assert result.exit_code == 0 and f"run {run_id}: intact, 0 rows" in result.output, result.output
+    with tampering(engine) as connection:
+        _edit_counts(connection, run_id, rehash=True)
+    assert "is not the one its finish seal signed" in _broken(db_url)

@@ -318,7 +318,9 @@ class _Derived:
         self.views: set[str] = set()  # site views (snapshot sets) the rows cite
         self.policies: dict[str, tuple] = {}
         self.tree = tree or TreeBuilder()
-        self.roots: dict[int, bytes] = {}
+        # the empty tree's root (RFC 9162 §2.1.1: SHA-256 of nothing): the finish seal of a run
+        # that recorded no decision signs it
+        self.roots: dict[int, bytes] = {0: TreeBuilder().root()} if 0 in sizes else {}
         self.nodes = nodes  # NodeCheck, or anything with its completed(level, index, hash)
         self.index_digest: tuple[int, int] | Break | None = None  # reason_index_digest, if read already
         self._sizes = sizes
@@ -423,7 +425,7 @@ def verify(engine: Engine, run_id: str | None = None, checkpoints_file: str | No
             inside = stored_checkpoints(connection, run.id)
             held = outside.pop(run.id, []) if outside is not None else []
             sizes = {c.tree_size for c in inside} | {c.size for c in held if isinstance(c, Checkpoint)}
-            if run.finish_note is not None and run.decision_count:
+            if run.finish_note is not None and run.decision_count is not None:
                 sizes.add(run.decision_count)  # the finish seal signs the whole run's tree
             check, derived = check_chain(connection, run, sizes)
             notes: list[str] = []
