@@ -104,12 +104,40 @@ def read_input_file(path: str | os.PathLike, max_bytes: int, what: str = "file")
 
 def write_new_file(path: str | os.PathLike, data: bytes, mode: int = 0o644) -> None:
     """Write ``data`` to ``path``, which must not exist yet: a key or a policy already in use is
-    never replaced (``O_EXCL``, so two writers cannot both win). ``mode`` is set at creation, so a
-    0o600 secret is never readable by others, not even for a moment (the umask can only narrow it).
+    never replaced, and two writers cannot both win. ``mode`` is set at creation, so a 0o600
+    secret is never readable by others, not even for a moment (the umask can only narrow it).
+
+    The file appears whole or not at all: the data goes to a temporary file beside it, which is
+    then hard-linked to ``path`` (``link`` fails if ``path`` exists, atomically). Several workers
+    starting at once all needing the default log key: one creates it, the others read a complete
+    key, never a half-written one. Where the file system has no hard links, the data is written
+    to ``path`` opened with ``O_EXCL`` instead.
 
     Raises :class:`FileExistsError` when something is there, :class:`OSError` on any other failure;
     the caller words the one-line error.
     """
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(data)
+    path = os.fspath(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    temporary = os.path.join(os.path.dirname(path) or ".", f".{os.path.basename(path)}.{os.getpid()}.{os.urandom(4).hex()}")
+    try:
+        descriptor = os.open(temporary, flags, mode)
+    except OSError:
+        descriptor = None  # a directory we may create path in but not a second name: write path itself
+    if descriptor is None:
+        with os.fdopen(os.open(path, flags, mode), "wb") as handle:
+            handle.write(data)
+        return
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            raise
+        except OSError:  # no hard links here: the O_EXCL write
+            with os.fdopen(os.open(path, flags, mode), "wb") as handle:
+                handle.write(data)
+    finally:
+        os.unlink(temporary)

@@ -23,6 +23,10 @@ class LogKeyError(ValueError):
     """A key file that cannot be read or written; one line naming the file."""
 
 
+class KeyExistsError(LogKeyError):
+    """A key file is already where a new one was to be written."""
+
+
 def default_key_path() -> Path:
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "copyright-guard" / "log-key"
@@ -43,7 +47,7 @@ def write_new_key(path: Path, name: str | None = None) -> Signer:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         write_new_file(path, (signer.encode() + "\n").encode("ascii"), 0o600)
     except FileExistsError:
-        raise LogKeyError(f"{path}: a file is already there (a key is never overwritten)") from None
+        raise KeyExistsError(f"{path}: a file is already there (a key is never overwritten)") from None
     except OSError as exc:
         raise LogKeyError(f"{path}: cannot create the key file ({exc.strerror})") from None
     return signer
@@ -75,4 +79,7 @@ def load_or_create(configured: str | None) -> tuple[Signer, Path, bool]:
     path = default_key_path()
     if path.exists():
         return read_key(path), path, False
-    return write_new_key(path), path, True
+    try:
+        return write_new_key(path), path, True
+    except KeyExistsError:  # another worker starting at the same moment created it (whole: write_new_file)
+        return read_key(path), path, False
