@@ -28,6 +28,18 @@ def run_id(engine, policy, signer):
     return record_run(engine, policy, ROWS, signer=signer, checkpoint_every=4)
 
 
+def _scalar(engine, query):
+    # A connection left open would hold its locks until collected: PostgreSQL's schema drop after
+    # the test (and tampering()'s ALTER TABLE) would wait on it.
+    with engine.connect() as connection:
+        return connection.execute(query).scalar()
+
+
+def _first(engine, query):
+    with engine.connect() as connection:
+        return connection.execute(query).first()
+
+
 def _verify(db_url, *args):
     result = CliRunner().invoke(main, ["audit", "verify", "--db", db_url, *args])
     assert "Traceback" not in result.output
@@ -56,7 +68,7 @@ def test_an_untouched_signed_run_verifies_fully_anchored(engine, run_id, db_url,
 
 
 def test_replaced_evidence_bytes_are_named(engine, run_id, db_url):
-    sha = json.loads(engine.connect().execute(select(decisions.c.reasons).where(decisions.c.seq == 2)).scalar())[0]["evidence"]["sha256"]
+    sha = json.loads(_scalar(engine, select(decisions.c.reasons).where(decisions.c.seq == 2)))[0]["evidence"]["sha256"]
     with tampering(engine) as connection:
         connection.execute(update(evidence).where(evidence.c.sha256 == sha).values(body=b"User-agent: *\nDisallow: /\n"))
     assert f"edited: evidence {sha}" in _broken(db_url)
@@ -76,7 +88,7 @@ def test_deleted_reason_index_rows_are_named(engine, run_id, db_url):
 
 
 def test_a_changed_url_key_is_named(engine, run_id, db_url):
-    victim = engine.connect().execute(select(decisions.c.id).where(decisions.c.seq == 5)).scalar()
+    victim = _scalar(engine, select(decisions.c.id).where(decisions.c.seq == 5))
     with tampering(engine) as connection:
         connection.execute(update(decisions).where(decisions.c.id == victim).values(url_key=42))
     assert f"edited: the url_key of row seq 5 (decision {victim})" in _broken(db_url)
@@ -169,7 +181,7 @@ def test_a_forged_checkpoint_signature_is_named(engine, run_id, db_url, tmp_path
 
 def test_inclusion_proofs_check_without_the_database(engine, run_id, db_url, tmp_path):
     witness = _checkpoint_file(db_url, tmp_path)
-    url = engine.connect().execute(select(decisions.c.url).where(decisions.c.seq == 6)).scalar()
+    url = _scalar(engine, select(decisions.c.url).where(decisions.c.seq == 6))
     proof = tmp_path / "proof.json"
     made = CliRunner().invoke(main, ["audit", "prove", url, "--db", db_url, "--out", str(proof), "--json"])
     assert made.exit_code == 0, made.output
@@ -207,7 +219,7 @@ def test_a_truncated_or_edited_export_is_named(engine, run_id, db_url, tmp_path)
 def test_a_value_of_the_wrong_type_is_an_edit_never_a_crash(engine, run_id, db_url, column):
     """SQLite keeps any type in any column: a BLOB where text belongs is named as an edit (exit 1),
     not a one-line crash (exit 2) that leaves the reviewer without the row."""
-    victim = engine.connect().execute(select(decisions.c.id).where(decisions.c.seq == 5)).scalar()
+    victim = _scalar(engine, select(decisions.c.id).where(decisions.c.seq == 5))
     with tampering(engine) as connection:
         connection.execute(update(decisions).where(decisions.c.id == victim).values({column: b"\xff\xfe"}))
     assert f"edited: row seq 5 (decision {victim}) holds a value of the wrong type" in _broken(db_url)
@@ -228,7 +240,7 @@ def _edit_counts(connection, run_id, *, rehash=False):
 
 
 def test_a_finished_run_is_sealed_and_its_seal_goes_to_the_checkpoint_file(engine, run_id, db_url, tmp_path):
-    row = engine.connect().execute(select(runs).where(runs.c.id == run_id)).first()
+    row = _first(engine, select(runs).where(runs.c.id == run_id))
     assert row.finish_hash and "\nrun-finish " + row.finish_hash + "\n" in row.finish_note
     assert open(_checkpoint_file(db_url, tmp_path)).read().count("run-finish ") == 1
     result = _verify(db_url)
@@ -265,7 +277,7 @@ def test_a_removed_seal_is_caught_by_the_checkpoint_file_held_outside(engine, ru
 
 def test_an_unsigned_run_has_its_finish_hashed(engine, policy, db_url):
     run_id = record_run(engine, policy, 3)
-    row = engine.connect().execute(select(runs).where(runs.c.id == run_id)).first()
+    row = _first(engine, select(runs).where(runs.c.id == run_id))
     assert row.finish_hash and row.finish_note is None
     with tampering(engine) as connection:
         _edit_counts(connection, run_id)
@@ -275,10 +287,23 @@ def test_an_unsigned_run_has_its_finish_hashed(engine, policy, db_url):
 def test_a_run_that_recorded_nothing_has_its_finish_sealed_too(engine, policy, signer, db_url):
     """A worker stopped before its first page: its finish seal signs the empty tree (RFC 9162 §2.1.1)."""
     run_id = record_run(engine, policy, 0, signer=signer)
-    row = engine.connect().execute(select(runs).where(runs.c.id == run_id)).first()
+    row = _first(engine, select(runs).where(runs.c.id == run_id))
     assert row.decision_count == 0 and "\n0\n" in row.finish_note
     result = _verify(db_url)
     assert result.exit_code == 0 and f"run {run_id}: intact, 0 rows" in result.output, result.output
     with tampering(engine) as connection:
         _edit_counts(connection, run_id, rehash=True)
     assert "is not the one its finish seal signed" in _broken(db_url)
+
+
+def test_an_export_verifies_against_a_checkpoint_file_holding_finish_seals(engine, run_id, db_url, tmp_path):
+    """An export holds the decisions, not the finish record: the held finish seal is checked as the
+    checkpoint of the whole run it also is (it crashed verify --file before)."""
+    witness = _checkpoint_file(db_url, tmp_path)
+    export = tmp_path / "export.jsonl"
+    made = CliRunner().invoke(main, ["audit", "export", "--db", db_url, "--format", "jsonl", "--out", str(export)])
+    assert made.exit_code == 0, made.output
+    result = _verify(db_url, "--checkpoints", witness)
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(main, ["audit", "verify", "--file", str(export), "--checkpoints", witness])
+    assert result.exit_code == 0 and f"run {run_id}: intact, {ROWS} rows" in result.output, result.output

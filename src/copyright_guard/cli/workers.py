@@ -19,6 +19,7 @@ stop, as in a single-process crawl). The summary adds up the workers' summaries.
 
 from __future__ import annotations
 
+import atexit
 import gc
 import importlib
 import json
@@ -74,6 +75,7 @@ class _Worker:
 
 
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
 
 
 def _forkable() -> bool:
@@ -86,12 +88,20 @@ def _forked_worker(args: list[str], output: int) -> None:
     os.setsid()
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
-    os.dup2(output, 1)
-    os.close(output)
-    from . import main
+    try:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+        os.dup2(output, 1)
+        os.close(output)
+        from . import main
 
-    main.main(args=args, prog_name="copyright-guard")
+        main.main(args=args, prog_name="copyright-guard")
+    except KeyboardInterrupt:  # a Ctrl-C before Scrapy's own handlers: nothing was crawled yet
+        sys.exit(EXIT_INTERRUPTED)
+    finally:
+        # multiprocessing ends a forked process with os._exit(), which skips the atexit handlers a
+        # process runs on its way out - among them the audit writer's flush after a forced stop
+        # (a second Ctrl-C stops Scrapy without spider_closed; store/writer.py). Run them here.
+        atexit._run_exitfuncs()
 
 
 def _preload() -> None:
@@ -111,14 +121,16 @@ def _preload() -> None:
             pass
 
 
-def _start(count: int, args: list[str], started: list[_Worker]) -> None:
-    """Start ``count`` workers, appending each to ``started`` as it starts (so a Ctrl-C meanwhile
-    reaches those already running)."""
+def _start(count: int, args: list[str], started: list[_Worker], stopped: list[int]) -> None:
+    """Start ``count`` workers, appending each to ``started`` as it starts, with the stop signals
+    held, so a Ctrl-C meanwhile reaches every worker already running; none is started after one
+    (``stopped``: the signals received). On a failure half-way, the workers started are stopped."""
     fork = _forkable()
     if fork:
         import multiprocessing
 
         _preload()
+        fork = _forkable()  # (no module imported above starts a thread; checked again all the same)
         context = multiprocessing.get_context("fork")
         # Python's advice for a pre-fork parent (gc.freeze): what the workers inherit goes to the
         # permanent generation, so no worker's collections scan it (or copy its pages by touching it).
@@ -126,22 +138,38 @@ def _start(count: int, args: list[str], started: list[_Worker]) -> None:
         gc.freeze()
         sys.stdout.flush()
         sys.stderr.flush()
-    for _ in range(count):
-        if fork:
-            read, write = os.pipe()
-            process = context.Process(target=_forked_worker, args=(args, write), name="copyright-guard worker")
-            # Held across the fork: the worker starts with the parent's handler, which would pass a
-            # Ctrl-C on to its siblings; it takes its own (the defaults) before it lets them in.
+    try:
+        for _ in range(count):
+            if stopped:
+                return
+            # Held while a worker starts and is appended: a forked worker starts with this process's
+            # handler, which would pass a Ctrl-C on to its siblings (it takes the defaults before it
+            # lets signals in), and a signal handled here before the append would miss the worker.
             signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
             try:
-                process.start()
+                if fork:
+                    read, write = os.pipe()
+                    try:
+                        process = context.Process(target=_forked_worker, args=(args, write),
+                                                  name="copyright-guard worker")
+                        process.start()
+                    except BaseException:
+                        os.close(read)
+                        raise
+                    finally:
+                        os.close(write)
+                    started.append(_Worker(process, read))
+                else:
+                    process = subprocess.Popen([*WORKER, *args], stdout=subprocess.PIPE, start_new_session=True)
+                    started.append(_Worker(process, process.stdout.fileno()))
             finally:
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
-            os.close(write)
-            started.append(_Worker(process, read))
-        else:
-            process = subprocess.Popen([*WORKER, *args], stdout=subprocess.PIPE, start_new_session=True)
-            started.append(_Worker(process, process.stdout.fileno()))
+    except BaseException:
+        for child in started:
+            child.send_signal(signal.SIGTERM)
+        for child in started:
+            child.wait()
+        raise
 
 
 def _outputs(children: list[_Worker]) -> list[str]:
@@ -170,17 +198,21 @@ def run_workers(count: int, args: list[str], crawl_name: str, as_json: bool) -> 
     from ..scrapy.runner import CrawlSummary
 
     children: list[_Worker] = []
+    stopped: list[int] = []  # the stop signals received, also while the workers start
 
     def forward(signum, _frame) -> None:
+        stopped.append(signum)
         for child in children:
             if child.alive():
                 child.send_signal(signum)
 
     previous = {signum: signal.signal(signum, forward) for signum in _STOP_SIGNALS}
     try:
-        _start(count, args, children)
+        _start(count, args, children, stopped)
+        if not children:
+            raise CLIError(f"crawl {crawl_name}: interrupted before any worker started")
         if not as_json:
-            click.echo(f"  … crawl {crawl_name}: {count} workers started (pids "
+            click.echo(f"  … crawl {crawl_name}: {len(children)} workers started (pids "
                        f"{', '.join(str(c.pid) for c in children)})", err=True)
         outputs = _outputs(children)
         codes = [child.wait() for child in children]

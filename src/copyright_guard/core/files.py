@@ -17,6 +17,8 @@ commands that accept it read it with their own size limit.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import stat
 from typing import BinaryIO
@@ -102,6 +104,10 @@ def read_input_file(path: str | os.PathLike, max_bytes: int, what: str = "file")
             raise InputFileError(f"{_shown(path)}: cannot read {what}: {exc.strerror or exc}") from None
 
 
+# What link() answers on a file system without hard links (FAT, some FUSE and network mounts).
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS}
+
+
 def write_new_file(path: str | os.PathLike, data: bytes, mode: int = 0o644) -> None:
     """Write ``data`` to ``path``, which must not exist yet: a key or a policy already in use is
     never replaced, and two writers cannot both win. ``mode`` is set at creation, so a 0o600
@@ -134,10 +140,11 @@ def write_new_file(path: str | os.PathLike, data: bytes, mode: int = 0o644) -> N
             os.fsync(handle.fileno())
         try:
             os.link(temporary, path)
-        except FileExistsError:
-            raise
-        except OSError:  # no hard links here: the O_EXCL write
-            with os.fdopen(os.open(path, flags, mode), "wb") as handle:
+        except OSError as exc:
+            if exc.errno not in _NO_HARD_LINKS:
+                raise  # FileExistsError among them
+            with os.fdopen(os.open(path, flags, mode), "wb") as handle:  # no hard links here: the O_EXCL write
                 handle.write(data)
     finally:
-        os.unlink(temporary)
+        with contextlib.suppress(OSError):  # never hide the error that brought us here
+            os.unlink(temporary)

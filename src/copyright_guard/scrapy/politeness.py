@@ -138,9 +138,11 @@ class CrawlWidePolitenessMiddleware:
         a finished request of this worker may hand its claim on (see :meth:`_release`)."""
         poll = 0.05
         queue_behind = not delay and bool(self._waiting.get(origin))
+        since = time.monotonic()
         while True:
-            # every claim on the origin is this worker's, in flight: Redis has none to give
-            full = not delay and self._holding[origin] >= limit
+            # Every claim on the origin is this worker's, in flight: Redis has none to give. (Asked
+            # all the same after a claim's lifetime, so a count that went wrong cannot stall the origin.)
+            full = not delay and self._holding[origin] >= limit and time.monotonic() - since < self._claim_seconds
             if not queue_behind and not full:
                 if not delay:
                     reused = self._reuse(origin)
