@@ -664,12 +664,9 @@ def check_checkpoints(run, inside: list, derived: _Derived, notes: list[str]) ->
         if size:
             notes.append(f"no signed checkpoint: {size} decisions are not anchored")
         return []
-    if not run.log_key:
-        return [Break("edited", None, None, f"edited: run {run.id} has checkpoints but no verifier key in its record")]
-    try:
-        verifier = parse_vkey(run.log_key)
-    except NoteError as exc:
-        return [Break("edited", None, None, f"edited: the verifier key of run {run.id} is not readable ({exc})")]
+    verifier = _run_verifier(run, "checkpoints")
+    if isinstance(verifier, Break):
+        return [verifier]
     for stored_checkpoint in inside:
         problem = _checkpoint_problem(run, stored_checkpoint.note, verifier, derived, "stored checkpoint")
         if problem:
@@ -705,6 +702,16 @@ def check_outside_checkpoints(run, held: list, derived: _Derived, finish_record:
     return problems
 
 
+def _run_verifier(run, signed: str):
+    """The verifier key in the run's record (for what it ``signed``), or the Break saying why not."""
+    if not run.log_key:
+        return Break("edited", None, None, f"edited: run {run.id} has {signed} but no verifier key in its record")
+    try:
+        return parse_vkey(run.log_key)
+    except NoteError as exc:
+        return Break("edited", None, None, f"edited: the verifier key of run {run.id} is not readable ({exc})")
+
+
 def check_finish(run, derived: _Derived, notes: list[str]) -> list[Break]:
     """The finish record `audit runs` and `audit summary` show (finish time, counts, the chain's
     length and head): its hash, and its seal signed with the run's checkpoint key (revision 0010)."""
@@ -724,12 +731,9 @@ def check_finish(run, derived: _Derived, notes: list[str]) -> list[Break]:
         if run.log_key:
             notes.append("finish record hashed but not signed (the run's writer failed or dropped decisions)")
         return []
-    if not run.log_key:
-        return [Break("edited", None, None, f"edited: run {run.id} has a finish seal but no verifier key in its record")]
-    try:
-        verifier = parse_vkey(run.log_key)
-    except NoteError as exc:
-        return [Break("edited", None, None, f"edited: the verifier key of run {run.id} is not readable ({exc})")]
+    verifier = _run_verifier(run, "a finish seal")
+    if isinstance(verifier, Break):
+        return [verifier]
     problem = _checkpoint_problem(run, run.finish_note, verifier, derived, "finish seal")
     if problem:
         return [problem]
