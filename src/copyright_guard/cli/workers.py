@@ -51,7 +51,7 @@ PRELOAD = (
 
 
 class _Worker:
-    """One local worker: a forked process or a new interpreter, and the pipe of its stdout."""
+    """One local worker: a forked process or a new interpreter, and the read end of its stdout."""
 
     def __init__(self, process: Any, output: int) -> None:
         self.process = process  # multiprocessing.Process or subprocess.Popen
@@ -147,21 +147,20 @@ def _start(count: int, args: list[str], started: list[_Worker], stopped: list[in
             # lets signals in), and a signal handled here before the append would miss the worker.
             signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
             try:
-                if fork:
-                    read, write = os.pipe()
-                    try:
+                read, write = os.pipe()  # the worker's stdout: its JSON summary
+                try:
+                    if fork:
                         process = context.Process(target=_forked_worker, args=(args, write),
                                                   name="copyright-guard worker")
                         process.start()
-                    except BaseException:
-                        os.close(read)
-                        raise
-                    finally:
-                        os.close(write)
-                    started.append(_Worker(process, read))
-                else:
-                    process = subprocess.Popen([*WORKER, *args], stdout=subprocess.PIPE, start_new_session=True)
-                    started.append(_Worker(process, process.stdout.fileno()))
+                    else:
+                        process = subprocess.Popen([*WORKER, *args], stdout=write, start_new_session=True)
+                except BaseException:
+                    os.close(read)
+                    raise
+                finally:
+                    os.close(write)
+                started.append(_Worker(process, read))
             finally:
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     except BaseException:
@@ -188,8 +187,7 @@ def _outputs(children: list[_Worker]) -> list[str]:
                     selector.unregister(key.fd)
                     open_pipes -= 1
     for child in children:
-        if not hasattr(child.process, "stdout"):
-            os.close(child.output)
+        os.close(child.output)
     return [b"".join(chunks[child.output]).decode("utf-8", "replace") for child in children]
 
 

@@ -668,9 +668,9 @@ def check_checkpoints(run, inside: list, derived: _Derived, notes: list[str]) ->
     if isinstance(verifier, Break):
         return [verifier]
     for stored_checkpoint in inside:
-        problem = _checkpoint_problem(run, stored_checkpoint.note, verifier, derived, "stored checkpoint")
-        if problem:
-            return [problem]
+        opened = _open_checkpoint(run, stored_checkpoint.note, verifier, derived, "stored checkpoint")
+        if isinstance(opened, Break):
+            return [opened]
     last = inside[-1].tree_size
     if size > last:
         notes.append(f"anchored up to {last} decisions by signed checkpoints; the last {size - last} are not")
@@ -734,16 +734,17 @@ def check_finish(run, derived: _Derived, notes: list[str]) -> list[Break]:
     verifier = _run_verifier(run, "a finish seal")
     if isinstance(verifier, Break):
         return [verifier]
-    problem = _checkpoint_problem(run, run.finish_note, verifier, derived, "finish seal")
-    if problem:
-        return [problem]
-    seal = open_note(run.finish_note, verifier)
+    seal = _open_checkpoint(run, run.finish_note, verifier, derived, "finish seal")
+    if isinstance(seal, Break):
+        return [seal]
     if seal.size != derived.tree.size or seal.extension("run-finish") != finish_hash:
         return [Break("edited", None, None, f"edited: {what} is not the one its finish seal signed")]
     return []
 
 
-def _checkpoint_problem(run, note: str, verifier, derived: _Derived, what: str) -> Break | None:
+def _open_checkpoint(run, note: str, verifier, derived: _Derived, what: str) -> Checkpoint | Break:
+    """The checkpoint ``note`` of ``run``, checked (signature, log, size, root, run record), or the
+    Break that names what is wrong with it."""
     try:
         checkpoint = open_note(note, verifier)
     except NoteError as exc:
@@ -759,7 +760,7 @@ def _checkpoint_problem(run, note: str, verifier, derived: _Derived, what: str) 
     record = checkpoint.extension("run-record")
     if record not in (None, "-", run.record_hash):
         return Break("edited", None, None, f"edited: the run record of run {run.id} is not the one its {what} signed")
-    return None
+    return checkpoint
 
 
 def check_policies(connection, run, cited: dict[str, tuple], memo: dict) -> list[Break]:
