@@ -28,3 +28,21 @@ def test_preloading_leaves_the_process_forkable():
     state = json.loads(done.stdout)
     assert state == {"reactor": False, "threads": 1, "loop": False, "forkable": sys.platform.startswith("linux"),
                      "scrapy": True}
+
+
+def test_a_workers_output_is_kept_up_to_its_bound_and_read_to_the_end():
+    """The parent reads every worker's stdout to the end (a worker never blocks on a full pipe) and
+    keeps at most MAX_OUTPUT_BYTES of it: more is no summary, not memory without bound."""
+    import os
+
+    from copyright_guard.cli.workers import MAX_OUTPUT_BYTES, _outputs, _Worker
+
+    children = []
+    for size in (10, MAX_OUTPUT_BYTES + 1):
+        read, write = os.pipe()
+        child = subprocess.Popen([sys.executable, "-c", f"import sys; sys.stdout.buffer.write(b'x' * {size})"],
+                                 stdout=write)
+        os.close(write)
+        children.append(_Worker(child, read))
+    assert _outputs(children) == ["x" * 10, ""]
+    assert [child.wait() for child in children] == [0, 0]

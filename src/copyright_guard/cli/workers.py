@@ -76,6 +76,7 @@ class _Worker:
 
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
+MAX_OUTPUT_BYTES = 16 << 20  # a worker's stdout kept for its summary (see _outputs)
 
 
 def _forkable() -> bool:
@@ -172,8 +173,11 @@ def _start(count: int, args: list[str], started: list[_Worker], stopped: list[in
 
 
 def _outputs(children: list[_Worker]) -> list[str]:
-    """Each worker's whole stdout, read from all pipes at once (none can block on a full pipe)."""
+    """Each worker's whole stdout, read from all pipes at once (none can block on a full pipe). A
+    worker's output is its JSON summary, a few KiB: past :data:`MAX_OUTPUT_BYTES` it is read to the
+    end (the worker must not block) but not kept, and counts as no summary."""
     chunks: dict[int, list[bytes]] = {child.output: [] for child in children}
+    sizes = dict.fromkeys(chunks, 0)
     with selectors.DefaultSelector() as selector:
         for child in children:
             selector.register(child.output, selectors.EVENT_READ)
@@ -182,7 +186,11 @@ def _outputs(children: list[_Worker]) -> list[str]:
             for key, _ in selector.select():
                 data = os.read(key.fd, 65536)
                 if data:
-                    chunks[key.fd].append(data)
+                    sizes[key.fd] += len(data)
+                    if sizes[key.fd] <= MAX_OUTPUT_BYTES:
+                        chunks[key.fd].append(data)
+                    else:
+                        chunks[key.fd] = []
                 else:
                     selector.unregister(key.fd)
                     open_pipes -= 1
